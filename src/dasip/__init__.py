@@ -1,0 +1,3 @@
+"""dasip: differentiable architecture search for inverse problems."""
+
+__version__ = "0.1.0"

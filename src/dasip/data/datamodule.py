@@ -1,0 +1,121 @@
+"""LightningDataModule for on-the-fly 1D inverse problems."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, IterableDataset, TensorDataset
+
+from ..physics import LinearOperator, add_noise
+from .signals import ALPHA_STREAM, TRAIN_STREAM, VAL_STREAM, cosine_signals, make_generator
+
+Pair = tuple[torch.Tensor, torch.Tensor]
+
+
+class MeasurementStream:
+    """An endless, seeded stream of ``(x, y = A x + n)`` batches."""
+
+    def __init__(
+        self,
+        operator: LinearOperator,
+        n: int,
+        noise_std: float,
+        batch_size: int,
+        seed: int,
+        stream: int,
+    ):
+        self.operator = operator
+        self.n = n
+        self.noise_std = noise_std
+        self.batch_size = batch_size
+        self.generator = make_generator(seed, stream)
+
+    @torch.no_grad()
+    def next(self, batch_size: int | None = None) -> Pair:
+        x = cosine_signals(batch_size or self.batch_size, self.n, self.generator)
+        y = add_noise(self.operator(x), self.noise_std, self.generator)
+        return x, y
+
+
+class _EpochOfBatches(IterableDataset):
+    """``batches_per_epoch`` batches per pass; each pass continues the streams."""
+
+    def __init__(self, streams: dict[str, MeasurementStream], batches_per_epoch: int):
+        self.streams = streams
+        self.batches_per_epoch = batches_per_epoch
+
+    def __len__(self) -> int:
+        return self.batches_per_epoch
+
+    def __iter__(self) -> Iterator[dict[str, Pair]]:
+        for _ in range(self.batches_per_epoch):
+            yield {name: s.next() for name, s in self.streams.items()}
+
+
+class SignalDataModule(pl.LightningDataModule):
+    """Training batches, an independent stream for alpha steps, and a fixed validation set.
+
+    - ``train``: stream of ``seed`` (new samples every batch, continuing across epochs);
+    - ``alpha``: an independent stream of the same seed, for the architecture step;
+    - validation: ``val_size`` samples drawn from ``val_seed`` only, so every trial of a study
+      (whatever its ``seed``) is scored on the same signals and the same noise.
+    """
+
+    def __init__(
+        self,
+        operator: LinearOperator,
+        seed: int,
+        n: int = 50,
+        noise_std: float = 0.01,
+        batch_size: int = 128,
+        batches_per_epoch: int = 19,
+        val_size: int = 2432,
+        val_seed: int = 0,
+        eval_batch_size: int = 128,
+        with_alpha_stream: bool = True,
+    ):
+        super().__init__()
+        self.operator = operator
+        self.seed = seed
+        self.n = n
+        self.noise_std = noise_std
+        self.batch_size = batch_size
+        self.batches_per_epoch = batches_per_epoch
+        self.val_size = val_size
+        self.val_seed = val_seed
+        self.eval_batch_size = eval_batch_size
+        self.with_alpha_stream = with_alpha_stream
+        self._streams: dict[str, MeasurementStream] | None = None
+        self._val: TensorDataset | None = None
+
+    def stream(self, stream: int, seed: int | None = None) -> MeasurementStream:
+        return MeasurementStream(
+            self.operator,
+            self.n,
+            self.noise_std,
+            self.batch_size,
+            self.seed if seed is None else seed,
+            stream,
+        )
+
+    def setup(self, stage: str | None = None) -> None:
+        if self._streams is None:
+            self._streams = {"train": self.stream(TRAIN_STREAM)}
+            if self.with_alpha_stream:
+                self._streams["alpha"] = self.stream(ALPHA_STREAM)
+        if self._val is None:
+            self._val = TensorDataset(*self.validation_set())
+
+    def validation_set(self) -> Pair:
+        """The fixed validation set ``(x, y)``: a function of ``val_seed`` alone."""
+        return self.stream(VAL_STREAM, seed=self.val_seed).next(self.val_size)
+
+    def train_dataloader(self) -> DataLoader:
+        self.setup()
+        return DataLoader(_EpochOfBatches(self._streams, self.batches_per_epoch), batch_size=None)
+
+    def val_dataloader(self) -> DataLoader:
+        self.setup()
+        return DataLoader(self._val, batch_size=self.eval_batch_size, shuffle=False)

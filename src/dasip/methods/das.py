@@ -1,0 +1,52 @@
+"""``das``: DARTS search over the space, derive the argmax architecture, retrain it."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytorch_lightning as pl
+
+from ..models import SupernetModule
+from .base import MethodResult, TrialContext
+
+
+def run(ctx: TrialContext) -> MethodResult:
+    cfg = ctx.cfg
+    epochs = int(cfg.epochs)
+    pl.seed_everything(ctx.seed, workers=True, verbose=False)
+    body = ctx.space.supernet(ctx.op_context(), ctx.op_names)
+    module = SupernetModule(
+        body,
+        ctx.hparams,
+        epochs=epochs,
+        steps_per_epoch=cfg.data.batches_per_epoch,
+        loss_reduction=cfg.loss.reduction,
+        data_range=cfg.psnr.data_range,
+        log_alphas=cfg.method.get("log_alphas", True),
+    )
+    start = time.perf_counter()
+    ctx.trainer(epochs).fit(module, datamodule=ctx.datamodule(with_alpha_stream=True))
+    search_time = time.perf_counter() - start
+    one_shot = ctx.psnr(module.net)
+    genotype = body.derive()
+    result = MethodResult(
+        genotype=str(genotype),
+        one_shot_psnr=one_shot,
+        search_time_s=search_time,
+        search_epochs=epochs,
+        alpha_probs=body.alpha_probs().tolist(),
+        extra={"op_names": list(ctx.op_names), "alpha_steps": module.alpha_steps},
+    )
+    if module.diverged or not math.isfinite(one_shot):
+        # the supernet diverged; the argmax of its alphas is still an architecture to score
+        result.extra["search_diverged"] = True
+    trained = ctx.train_architecture(genotype)
+    result.arch_psnr = trained.psnr
+    result.train_time_s = trained.seconds
+    result.retrain_epochs = int(cfg.retrain_epochs)
+    result.network = trained.module.net
+    result.status = (
+        "diverged" if trained.status != "ok" or result.extra.get("search_diverged") else "ok"
+    )
+    return result

@@ -1,0 +1,56 @@
+"""Loss and PSNR, shared by search, retraining and evaluation."""
+
+from __future__ import annotations
+
+import torch
+
+LOSS_REDUCTIONS = ("sum", "mean")
+
+
+def reconstruction_loss(
+    x_hat: torch.Tensor, x: torch.Tensor, reduction: str = "sum"
+) -> torch.Tensor:
+    """Squared error. ``sum``: summed over the signal, averaged over the batch (SPEC 4 default);
+    ``mean``: averaged over all elements (the alpha gradients are then ``N`` times smaller)."""
+    sq = (x_hat - x).pow(2)
+    if reduction == "sum":
+        return sq.flatten(1).sum(1).mean()
+    if reduction == "mean":
+        return sq.mean()
+    raise ValueError(f"loss.reduction={reduction!r}; allowed: {', '.join(LOSS_REDUCTIONS)}")
+
+
+def psnr_per_sample(x_hat: torch.Tensor, x: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
+    """``10 log10(R^2 / MSE_i)`` for every sample ``i`` of the batch (SPEC 1, fixed ``R``)."""
+    mse = (x_hat - x).pow(2).flatten(1).mean(1)
+    return 10 * torch.log10(data_range**2 / mse)
+
+
+@torch.no_grad()
+def evaluate_psnr(
+    net: torch.nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int = 128,
+    data_range: float = 1.0,
+    seed: int | None = 0,
+) -> float:
+    """Mean per-sample PSNR of ``net(y)`` against ``x`` with ``net`` in eval mode.
+
+    Ops that draw random numbers (``noise``) draw them from a generator seeded with ``seed``
+    inside a forked RNG, so a score is reproducible and scoring leaves the caller's random
+    stream untouched. The network's train/eval mode is restored afterwards.
+    """
+    was_training = net.training
+    net.eval()
+    try:
+        with torch.random.fork_rng(enabled=seed is not None):
+            if seed is not None:
+                torch.manual_seed(seed)
+            total = torch.zeros((), dtype=torch.float64)
+            for i in range(0, len(x), batch_size):
+                xb, yb = x[i : i + batch_size], y[i : i + batch_size]
+                total += psnr_per_sample(net(yb), xb, data_range).double().sum()
+        return float(total / len(x))
+    finally:
+        net.train(was_training)

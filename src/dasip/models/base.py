@@ -1,0 +1,65 @@
+"""What the search and the retraining LightningModules share: validation PSNR and divergence."""
+
+from __future__ import annotations
+
+import math
+
+import pytorch_lightning as pl
+import torch
+
+from ..metrics import psnr_per_sample, reconstruction_loss
+
+
+class InverseProblemModule(pl.LightningModule):
+    """Holds a network ``net: y -> x_hat`` and scores it by mean per-sample PSNR.
+
+    A non-finite training loss marks the run ``diverged`` and stops training; the caller still
+    writes the trial's record.
+    """
+
+    def __init__(
+        self,
+        net: torch.nn.Module,
+        loss_reduction: str = "sum",
+        data_range: float = 1.0,
+        log_prefix: str = "",
+    ):
+        super().__init__()
+        self.log_prefix = log_prefix
+        self.net = net
+        self.loss_reduction = loss_reduction
+        self.data_range = data_range
+        self.diverged = False
+        self.last_val_psnr = math.nan
+        self._psnr_sum = torch.zeros((), dtype=torch.float64)
+        self._psnr_count = 0
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        return self.net(y)
+
+    def loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        x, y = batch
+        return reconstruction_loss(self.net(y), x, self.loss_reduction)
+
+    def check_finite(self, loss: torch.Tensor) -> bool:
+        if torch.isfinite(loss):
+            return True
+        self.diverged = True
+        self.trainer.should_stop = True
+        return False
+
+    def on_validation_epoch_start(self) -> None:
+        self._psnr_sum = torch.zeros((), dtype=torch.float64)
+        self._psnr_count = 0
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        x, y = batch
+        psnr = psnr_per_sample(self.net(y), x, self.data_range)
+        self._psnr_sum = self._psnr_sum + psnr.double().sum().cpu()
+        self._psnr_count += len(x)
+
+    def on_validation_epoch_end(self) -> None:
+        if self._psnr_count == 0:
+            return
+        self.last_val_psnr = float(self._psnr_sum / self._psnr_count)
+        self.log(f"{self.log_prefix}val/psnr", self.last_val_psnr, prog_bar=True)

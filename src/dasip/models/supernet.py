@@ -1,0 +1,109 @@
+"""The supernet LightningModule: DARTS bi-level search by manual optimization."""
+
+from __future__ import annotations
+
+import torch
+
+from .base import InverseProblemModule
+from .optim import (
+    HParams,
+    alpha_frozen,
+    alpha_lr_factor,
+    alpha_optimizer,
+    param_lr_factor,
+    set_lr,
+    weight_optimizer,
+)
+
+
+def _set_grads(params: list[torch.nn.Parameter], grads: tuple[torch.Tensor | None, ...]) -> None:
+    for p, g in zip(params, grads, strict=True):
+        p.grad = torch.zeros_like(p) if g is None else g
+
+
+class SupernetModule(InverseProblemModule):
+    """Alternates, every step: an ``alpha`` step on a batch of the alpha stream, then a weight
+    step on a training batch (SPEC 4). ``net`` is a space's supernet body exposing
+    ``arch_parameters()``, ``weight_parameters()``, ``alpha_probs()`` and ``derive()``.
+
+    The first-order alpha step treats the weights as constants; only gradients that a step needs
+    are computed (``torch.autograd.grad``), so the alpha step does not pay for weight gradients.
+    """
+
+    def __init__(
+        self,
+        net: torch.nn.Module,
+        hparams: HParams,
+        epochs: int,
+        steps_per_epoch: int,
+        loss_reduction: str = "sum",
+        data_range: float = 1.0,
+        log_alphas: bool = True,
+        log_prefix: str = "search/",
+    ):
+        super().__init__(net, loss_reduction, data_range, log_prefix)
+        self.automatic_optimization = False
+        self.hp = hparams
+        self.epochs = epochs
+        self.steps_per_epoch = steps_per_epoch
+        self.log_alphas = log_alphas
+        self.alpha_steps = 0
+        self.steps_done = 0
+
+    @property
+    def total_steps(self) -> int:
+        return self.epochs * self.steps_per_epoch
+
+    def configure_optimizers(self):
+        return [
+            weight_optimizer(self.net.weight_parameters(), self.hp),
+            alpha_optimizer(self.net.arch_parameters(), self.hp),
+        ]
+
+    def alpha_step(
+        self, alpha_batch, train_batch, optimizer: torch.optim.Optimizer
+    ) -> torch.Tensor:
+        """One first-order architecture step; returns the alpha-batch loss."""
+        params = self.net.arch_parameters()
+        loss = self.loss(alpha_batch)
+        if not self.check_finite(loss):
+            return loss
+        _set_grads(params, torch.autograd.grad(loss, params, allow_unused=True))
+        optimizer.step()
+        self.alpha_steps += 1
+        return loss
+
+    def weight_step(self, train_batch, optimizer: torch.optim.Optimizer) -> torch.Tensor:
+        params = self.net.weight_parameters()
+        loss = self.loss(train_batch)
+        if not self.check_finite(loss):
+            return loss
+        _set_grads(params, torch.autograd.grad(loss, params, allow_unused=True))
+        optimizer.step()
+        return loss
+
+    def training_step(self, batch, batch_idx: int) -> None:
+        if self.diverged:
+            return
+        opt_w, opt_a = self.optimizers()
+        step = self.steps_done
+        if not alpha_frozen(self.current_epoch, self.hp):
+            set_lr(opt_a, self.hp.alpha_lr * alpha_lr_factor(step, self.total_steps, self.hp))
+            alpha_loss = self.alpha_step(batch["alpha"], batch["train"], opt_a)
+            self.log(f"{self.log_prefix}train/alpha_loss", alpha_loss, on_step=False, on_epoch=True)
+        set_lr(opt_w, self.hp.param_lr * param_lr_factor(step, self.steps_per_epoch, self.hp))
+        loss = self.weight_step(batch["train"], opt_w)
+        self.log(f"{self.log_prefix}train/loss", loss, on_step=False, on_epoch=True, prog_bar=True)
+        self.steps_done += 1
+
+    def on_train_epoch_end(self) -> None:
+        if self.log_alphas:
+            probs = self.net.alpha_probs()
+            names = self.net.op_names
+            self.log_dict(
+                {
+                    f"{self.log_prefix}alpha/{i}/{name}": float(probs[i, j])
+                    for i in range(probs.shape[0])
+                    for j, name in enumerate(names)
+                }
+            )

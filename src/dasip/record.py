@@ -1,0 +1,117 @@
+"""One trial, one record (DESIGN.md): the result of every trial as one JSON line."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+RECORD_FILE = "record.json"
+STATUSES = ("ok", "diverged", "failed", "pruned")
+_VERSIONED = ("dasip", "torch", "pytorch-lightning", "hydra-core", "omegaconf", "wandb", "numpy")
+
+
+@dataclass
+class TrialRecord:
+    """Everything a study needs about one trial; reports read these, never logs."""
+
+    study: str
+    seed: int
+    method: str
+    data: str
+    ops: str
+    space: str
+    hparams: str
+    status: str = "ok"
+    genotype: str | None = None
+    one_shot_psnr: float | None = None
+    arch_psnr: float | None = None
+    search_time_s: float = 0.0
+    train_time_s: float = 0.0
+    total_time_s: float = 0.0
+    search_epochs: int | None = None
+    retrain_epochs: int | None = None
+    alpha_probs: list[list[float]] | None = None
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    git_rev: str | None = None
+    run_dir: str | None = None
+    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+
+    def to_dict(self) -> dict[str, Any]:
+        return _finite_or_none(asdict(self))
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=False, allow_nan=False)
+
+    def summary(self) -> dict[str, Any]:
+        """The scalar fields, for a W&B run summary or a one-line print."""
+        d = self.to_dict()
+        return {k: v for k, v in d.items() if k not in ("config", "alpha_probs", "extra")}
+
+    def write(self, run_dir: str | Path) -> Path:
+        path = Path(run_dir) / RECORD_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(self.to_json() + "\n")
+        tmp.replace(path)
+        return path
+
+
+def read_record(path: str | Path) -> dict[str, Any]:
+    """Read a record from its file or from the run directory holding it."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / RECORD_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"no trial record at {path}")
+    return json.loads(path.read_text().strip().splitlines()[-1])
+
+
+def _finite_or_none(obj: Any) -> Any:
+    """JSON has no NaN: non-finite floats become ``null``."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite_or_none(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite_or_none(v) for v in obj]
+    return obj
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": sys.version.split()[0]}
+    for name in _VERSIONED:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[name] = metadata.version(name)
+    return out
+
+
+def git_revision() -> str | None:
+    """The project's git revision (``+dirty`` when the tree has changes), if it is a checkout."""
+    here = Path(__file__).resolve().parent
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
+        )
+        if rev.returncode != 0:
+            return None
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+        return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None

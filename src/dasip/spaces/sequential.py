@@ -1,0 +1,118 @@
+"""The sequential search space (SPEC 3): ``x0 = A^T y``; 10 layers; ``x_hat = x0 + x10``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import torch
+from torch import nn
+
+from ..ops import OPS, OpContext, build_op, check_op_names
+from .genotype import GenotypeError, SequentialGenotype, parse_sequence
+from .mixed import MixedOp
+
+
+class SequentialSupernet(nn.Module):
+    """Every layer mixes all candidate ops with ``softmax(alpha[layer])``."""
+
+    def __init__(self, ctx: OpContext, op_names: Sequence[str], n_layers: int):
+        super().__init__()
+        self.op_names = tuple(op_names)
+        self.layers = nn.ModuleList(
+            MixedOp([build_op(n, ctx) for n in self.op_names]) for _ in range(n_layers)
+        )
+        self.operator = ctx.operator
+        self.alpha = nn.Parameter(1e-3 * torch.randn(n_layers, len(self.op_names)))
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        x0 = self.operator.adjoint(y)
+        weights = torch.softmax(self.alpha, dim=-1)
+        x = x0
+        for layer, w in zip(self.layers, weights, strict=True):
+            x = layer(x, y, w)
+        return x0 + x
+
+    def arch_parameters(self) -> list[nn.Parameter]:
+        return [self.alpha]
+
+    def weight_parameters(self) -> list[nn.Parameter]:
+        return [p for name, p in self.named_parameters() if name != "alpha"]
+
+    def alpha_probs(self) -> torch.Tensor:
+        """``softmax(alpha)`` per layer, shape ``(n_layers, n_ops)``."""
+        return torch.softmax(self.alpha.detach(), dim=-1)
+
+    def derive(self) -> SequentialGenotype:
+        """The argmax op of every layer."""
+        idx = self.alpha.detach().argmax(dim=-1).tolist()
+        return SequentialGenotype(tuple(self.op_names[i] for i in idx))
+
+
+class SequentialNet(nn.Module):
+    """A derived network: one fixed op per layer."""
+
+    def __init__(self, ctx: OpContext, genotype: SequentialGenotype):
+        super().__init__()
+        self.genotype = genotype
+        self.layers = nn.ModuleList(build_op(n, ctx) for n in genotype.ops)
+        self.operator = ctx.operator
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        x0 = self.operator.adjoint(y)
+        x = x0
+        for layer in self.layers:
+            x = layer(x, y)
+        return x0 + x
+
+
+class SequentialSpace:
+    """Builds supernets and derived nets, and parses, samples and checks genotypes."""
+
+    name = "sequential"
+    #: ops that make no sense as a layer of a chain
+    excluded_ops = frozenset({"zero"})
+
+    def __init__(self, n_layers: int = 10):
+        if n_layers < 1:
+            raise ValueError(f"space.n_layers must be >= 1, got {n_layers}")
+        self.n_layers = n_layers
+
+    def candidate_ops(self, op_names: Iterable[str]) -> tuple[str, ...]:
+        names = check_op_names(op_names)
+        bad = [n for n in names if n in self.excluded_ops]
+        if bad:
+            raise ValueError(
+                f"ops.names: {bad} cannot be used in the sequential space; allowed: "
+                f"{', '.join(n for n in OPS if n not in self.excluded_ops)}"
+            )
+        return tuple(names)
+
+    def supernet(self, ctx: OpContext, op_names: Sequence[str]) -> SequentialSupernet:
+        return SequentialSupernet(ctx, self.candidate_ops(op_names), self.n_layers)
+
+    def derived(self, ctx: OpContext, genotype: SequentialGenotype) -> SequentialNet:
+        return SequentialNet(ctx, self.check(genotype))
+
+    def parse(self, text: str | Iterable[str], key: str = "arch") -> SequentialGenotype:
+        return self.check(SequentialGenotype(parse_sequence(text, key)), key)
+
+    def check(self, genotype: SequentialGenotype, key: str = "arch") -> SequentialGenotype:
+        allowed = [n for n in OPS if n not in self.excluded_ops]
+        for i, op in enumerate(genotype.ops):
+            if op not in allowed:
+                raise GenotypeError(
+                    f"{key}={genotype}: layer {i} has unknown op {op!r}; allowed: "
+                    f"{', '.join(allowed)}"
+                )
+        if len(genotype) != self.n_layers:
+            raise GenotypeError(
+                f"{key}={genotype} has {len(genotype)} layers, but space.n_layers="
+                f"{self.n_layers}; give exactly {self.n_layers} ops, e.g. 'grad*{self.n_layers}'"
+            )
+        return genotype
+
+    def sample(self, op_names: Sequence[str], generator: torch.Generator) -> SequentialGenotype:
+        """An architecture drawn uniformly: each layer's op uniform over ``op_names``."""
+        names = self.candidate_ops(op_names)
+        idx = torch.randint(len(names), (self.n_layers,), generator=generator).tolist()
+        return SequentialGenotype(tuple(names[i] for i in idx))

@@ -1,0 +1,94 @@
+import math
+
+import pytest
+import torch
+
+from dasip.physics import (
+    Blur1d,
+    Downsample1d,
+    Identity,
+    add_noise,
+    build_operator,
+    gaussian_kernel1d,
+)
+
+
+def _adjoint_gap(op, n: int, seed: int = 0) -> float:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(8, 1, n, generator=g, dtype=torch.float64)
+    ax = op(x)
+    u = torch.randn(ax.shape, generator=g, dtype=torch.float64)
+    lhs = (ax * u).sum()
+    rhs = (x * op.adjoint(u)).sum()
+    return float((lhs - rhs).abs() / lhs.abs().clamp_min(1e-12))
+
+
+@pytest.mark.parametrize("op", [Blur1d(), Downsample1d(), Identity(), Downsample1d(factor=3)])
+def test_adjoint_is_exact(op):
+    op = op.double()
+    assert _adjoint_gap(op, 50) < 1e-13
+
+
+def test_adjoint_exact_in_float32_to_float_precision():
+    op = Blur1d()
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(16, 1, 50, generator=g)
+    u = torch.randn(16, 1, 50, generator=g)
+    lhs, rhs = (op(x) * u).sum(), (x * op.adjoint(u)).sum()
+    assert torch.allclose(lhs, rhs, rtol=1e-5, atol=1e-4)
+
+
+def test_adjoint_matches_explicit_matrix_transpose():
+    op = Downsample1d().double()
+    eye = torch.eye(50, dtype=torch.float64).view(50, 1, 50)
+    A = op(eye).view(50, -1).T  # (13, 50): column j = A e_j
+    eye_m = torch.eye(A.shape[0], dtype=torch.float64).view(A.shape[0], 1, -1)
+    At = op.adjoint(eye_m).view(A.shape[0], 50)  # row i = A^T e_i
+    assert torch.allclose(At, A, atol=1e-15)
+
+
+def test_output_sizes():
+    x = torch.randn(4, 1, 50)
+    assert Blur1d()(x).shape == (4, 1, 50)
+    assert Downsample1d()(x).shape == (4, 1, 13)
+    assert Downsample1d().measurement_shape((50,)) == (13,)
+    assert Downsample1d().adjoint(torch.randn(4, 1, 13)).shape == (4, 1, 50)
+
+
+def test_downsampling_keeps_every_fourth_blurred_sample():
+    x = torch.randn(2, 1, 50)
+    assert torch.equal(Downsample1d()(x), Blur1d()(x)[..., 0::4])
+
+
+def test_blur_kernel_width_in_grid_units():
+    op = Blur1d(kernel_size=7, sigma=0.2, spacing=math.pi / 49)
+    expected = gaussian_kernel1d(7, 0.2 / (math.pi / 49)).float()
+    assert torch.allclose(op.kernel.flatten(), expected)
+    assert abs(float(op.kernel.sum()) - 1.0) < 1e-6
+    # sigma of about 3.1 samples: the kernel is wide, its edge weights are still large
+    assert 0.6 < float(op.kernel.flatten()[0] / op.kernel.flatten()[3]) < 0.85
+
+
+def test_blur_zero_padding_at_edges():
+    x = torch.ones(1, 1, 50)
+    y = Blur1d()(x)
+    assert y[0, 0, 25] == pytest.approx(1.0, abs=1e-6)
+    assert y[0, 0, 0] < 0.8  # zero padding loses mass at the border
+
+
+def test_noise_is_seeded_and_has_the_right_std():
+    y = torch.zeros(1000, 1, 50)
+    a = add_noise(y, 0.01, torch.Generator().manual_seed(3))
+    b = add_noise(y, 0.01, torch.Generator().manual_seed(3))
+    assert torch.equal(a, b)
+    assert float(a.std()) == pytest.approx(0.01, rel=0.02)
+
+
+def test_unknown_operator_names_the_allowed_ones():
+    with pytest.raises(ValueError, match="allowed: blur, downsampling, identity"):
+        build_operator("deblur")
+
+
+def test_bad_kernel_rejected():
+    with pytest.raises(ValueError, match="odd"):
+        gaussian_kernel1d(6, 1.0)
