@@ -30,6 +30,10 @@ def search(cfg: DictConfig) -> float | None:
     from .trial import run_trial
 
     try:
+        if cfg.get("optuna") is not None:  # a job of the BOHB sweeper: one Optuna trial
+            from .hpo.job import run_optuna_trial
+
+            return run_optuna_trial(cfg, _run_dir())
         record = run_trial(cfg, _run_dir())
     except ConfigError as e:
         _fail(e)

@@ -70,7 +70,9 @@ def validate(cfg: DictConfig, methods: Mapping[str, Any] | None = None) -> None:
     if methods is not None:
         _choice(cfg, "method.name", methods)
     if cfg.method.get("requires_arch") and cfg.get("arch") is None:
-        raise ConfigError(f"method={cfg.method.name} needs arch=..., e.g. arch=grad*10")
+        example = "grad*15/grad*15" if cfg.space.name == "cell" else "grad*10"
+        raise ConfigError(f"method={cfg.method.name} needs arch=..., e.g. arch={example}")
+    _method_keys(cfg)
     _choice(cfg, "logger.name", LOGGERS)
     if cfg.logger.name == "wandb":
         _choice(cfg, "logger.mode", LOGGER_MODES)
@@ -81,11 +83,40 @@ def validate(cfg: DictConfig, methods: Mapping[str, Any] | None = None) -> None:
         hparams(cfg)
         if cfg.get("arch") is not None:
             space.parse(arch_value(cfg.arch))
+        if cfg.method.get("arch") is not None:
+            space.parse(arch_value(cfg.method.arch), key="method.arch")
         build_operator(cfg)
     except (GenotypeError, ValueError, TypeError) as e:
         if isinstance(e, ConfigError):
             raise
         raise ConfigError(str(e)) from e
+
+
+def _method_keys(cfg: DictConfig) -> None:
+    """The method's own keys (``conf/method/*.yaml``), checked where a method has them."""
+    m = cfg.method
+    name = m.name
+    if m.get("spaces") is not None and cfg.space.name not in m.spaces:
+        raise ConfigError(
+            f"space.name={cfg.space.name!r} is not allowed with method={name}; "
+            f"allowed: {', '.join(m.spaces)}"
+        )
+    if "order" in m and (isinstance(m.order, bool) or m.order not in (1, 2)):
+        raise ConfigError(f"method.order={m.order!r} is not allowed; allowed: 1, 2")
+    if m.get("xi") is not None:
+        _positive(cfg, "method.xi")
+    if "eps" in m:
+        _positive(cfg, "method.eps")
+    for key in ("k", "pretrain_epochs"):
+        if key in m:
+            _positive_int(cfg, f"method.{key}")
+    if "cache" in m and not isinstance(m.cache, bool):
+        raise ConfigError(f"method.cache={m.cache!r} is not allowed; allowed: true, false")
+    if m.get("arch") is not None and cfg.get("arch") is not None:
+        raise ConfigError(
+            f"arch={cfg.arch!r} is not allowed with method={name}, which trains "
+            f"method.arch={m.arch!r}; allowed: arch=null, or method=fixed arch=..."
+        )
 
 
 def arch_value(arch: Any) -> Any:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 
 LOSS_REDUCTIONS = ("sum", "mean")
+#: the seed of the random draws (``noise`` op) made while scoring on the validation set
+VALIDATION_SEED = 0
 
 
 def reconstruction_loss(
@@ -33,7 +35,7 @@ def evaluate_psnr(
     y: torch.Tensor,
     batch_size: int = 128,
     data_range: float = 1.0,
-    seed: int | None = 0,
+    seed: int | None = VALIDATION_SEED,
 ) -> float:
     """Mean per-sample PSNR of ``net(y)`` against ``x`` with ``net`` in eval mode.
 

@@ -23,6 +23,24 @@ log = logging.getLogger(__name__)
 MODEL_FILE = "model.pt"
 
 
+class TrialPruned(Exception):
+    """Raised by a runner's callback (the HPO pruner) to stop a trial early.
+
+    The trial still writes its record, with status ``pruned`` and the fields in
+    ``record_fields`` (e.g. the epochs reached); ``info`` goes to the record's ``extra.pruned``.
+    """
+
+    def __init__(
+        self,
+        message: str = "pruned",
+        record_fields: dict[str, Any] | None = None,
+        info: dict[str, Any] | None = None,
+    ):
+        super().__init__(message)
+        self.record_fields = dict(record_fields or {})
+        self.info = dict(info or {})
+
+
 def run_name(cfg: DictConfig) -> str:
     return f"{cfg.method.name}-{cfg.data.name}-{cfg.ops.name}-{cfg.space.name}-s{cfg.seed}"
 
@@ -35,9 +53,15 @@ def prepare(cfg: DictConfig) -> None:
 
 
 def run_trial(
-    cfg: DictConfig, run_dir: str | Path, extra: dict[str, Any] | None = None
+    cfg: DictConfig,
+    run_dir: str | Path,
+    extra: dict[str, Any] | None = None,
+    callbacks: list[Any] | None = None,
 ) -> TrialRecord:
     """Run ``cfg.method`` for one seed and write ``record.json`` into ``run_dir``.
+
+    ``callbacks`` (Lightning callbacks) join every trainer of the trial; one that raises
+    :class:`TrialPruned` ends the trial with status ``pruned``.
 
     Bad config raises :class:`ConfigError` before any work. Once work has started, every
     outcome (ok, diverged, or an exception) ends as a written record; an exception is re-raised
@@ -66,13 +90,19 @@ def run_trial(
     start = time.perf_counter()
     failure: BaseException | None = None
     try:
-        ctx = TrialContext(cfg, run_dir, loggers)
+        ctx = TrialContext(cfg, run_dir, loggers, callbacks)
         result = METHODS[cfg.method.name](ctx)
         _fill(record, result)
         if result.network is not None and cfg.get("save_model", True):
             save_model(result.network, record, run_dir / MODEL_FILE)
     except C.ConfigError:
         raise
+    except TrialPruned as e:  # stopped early by the runner's pruner: still a record
+        record.status = "pruned"
+        for key, value in e.record_fields.items():
+            setattr(record, key, value)
+        record.extra["pruned"] = {"reason": str(e), **e.info}
+        log.info("trial pruned: %s", e)
     except Exception as e:  # a run that fails still records its result
         failure = e
         record.status = "failed"

@@ -112,3 +112,25 @@ def test_diverging_search_is_flagged_not_raised():
     hp = HParams(param_lr=1e6, alpha_warmup=False)
     body, module = _search(["grad", "net"], hp, epochs=3)
     assert module.diverged
+
+
+def test_per_epoch_validation_psnr_equals_the_final_score_and_spares_training_rng():
+    """The logged per-epoch PSNR is the score evaluate_psnr gives (noise op seeded alike), and
+    validating does not change what training draws next."""
+    from dasip.metrics import evaluate_psnr
+
+    hp = HParams(alpha_lr=0.05, alpha_optimizer="adam", alpha_warmup=False)
+    body, module = _search(["grad", "noise"], hp, epochs=2)
+    op = body.operator
+    dm = SignalDataModule(op, seed=0, batch_size=32, batches_per_epoch=10, val_size=128)
+    x, y = dm.validation_set()
+    assert module.last_val_psnr == pytest.approx(evaluate_psnr(body, x, y, 128), abs=1e-9)
+
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    module.on_validation_epoch_start()
+    torch.randn(10)  # a noise draw during validation
+    module._psnr_count = 0
+    module.on_validation_epoch_end()
+    assert torch.equal(torch.rand(3), expected)

@@ -49,11 +49,19 @@ class TrainedArchitecture:
 class TrialContext:
     """Builds the pieces of one trial from its config: problem, data, space, trainers."""
 
-    def __init__(self, cfg: DictConfig, run_dir: Path, loggers: list[Any] | None = None):
+    def __init__(
+        self,
+        cfg: DictConfig,
+        run_dir: Path,
+        loggers: list[Any] | None = None,
+        callbacks: list[Any] | None = None,
+    ):
         self.cfg = cfg
         self.run_dir = Path(run_dir)
         self.seed = int(cfg.seed)
         self.loggers = loggers or []
+        #: Lightning callbacks of the trial's runner (e.g. the HPO pruner), in every trainer
+        self.callbacks = list(callbacks or [])
         self.hparams: HParams = C.hparams(cfg)
         self.operator: LinearOperator = C.build_operator(cfg)
         self.space = C.build_space_from_config(cfg)
@@ -98,7 +106,7 @@ class TrialContext:
             check_val_every_n_epoch=t.check_val_every_n_epoch,
             log_every_n_steps=t.log_every_n_steps,
             deterministic=t.deterministic,
-            callbacks=callbacks or [],
+            callbacks=[*self.callbacks, *(callbacks or [])],
             default_root_dir=str(self.run_dir),
         )
 
@@ -109,8 +117,11 @@ class TrialContext:
         return evaluate_psnr(net, x, y, self.cfg.data.eval_batch_size, self.cfg.psnr.data_range)
 
     # -- the architecture-validation protocol -----------------------------------------------
-    def train_architecture(self, genotype: Any, epochs: int | None = None) -> TrainedArchitecture:
-        """Train ``genotype`` from scratch and score it on the validation set."""
+    def train_architecture(
+        self, genotype: Any, epochs: int | None = None, log_prefix: str = "retrain/"
+    ) -> TrainedArchitecture:
+        """Train ``genotype`` from scratch and score it on the validation set. ``log_prefix``
+        keeps the curves of several trainings in one trial apart (random search, pre-training)."""
         epochs = int(self.cfg.retrain_epochs if epochs is None else epochs)
         pl.seed_everything(self.seed, workers=True, verbose=False)
         net = self.space.derived(self.op_context(), genotype)
@@ -120,9 +131,23 @@ class TrialContext:
             steps_per_epoch=self.cfg.data.batches_per_epoch,
             loss_reduction=self.cfg.loss.reduction,
             data_range=self.cfg.psnr.data_range,
+            log_prefix=log_prefix,
         )
         start = time.perf_counter()
         self.trainer(epochs).fit(module, datamodule=self.datamodule(with_alpha_stream=False))
         psnr = self.psnr(module.net)
         status = "diverged" if module.diverged or not math.isfinite(psnr) else "ok"
         return TrainedArchitecture(genotype, psnr, status, time.perf_counter() - start, module)
+
+    def retrain(self, result: MethodResult, genotype: Any) -> MethodResult:
+        """Finish a search method's ``result``: retrain its derived ``genotype`` from scratch and
+        fill in the architecture PSNR, training time and status (diverged if either the search
+        or the retraining diverged)."""
+        trained = self.train_architecture(genotype)
+        result.arch_psnr = trained.psnr
+        result.train_time_s = trained.seconds
+        result.retrain_epochs = int(self.cfg.retrain_epochs)
+        result.network = trained.module.net
+        diverged = trained.status != "ok" or result.extra.get("search_diverged")
+        result.status = "diverged" if diverged else "ok"
+        return result

@@ -24,6 +24,9 @@ def run(ctx: TrialContext) -> MethodResult:
         loss_reduction=cfg.loss.reduction,
         data_range=cfg.psnr.data_range,
         log_alphas=cfg.method.get("log_alphas", True),
+        order=int(cfg.method.get("order", 1)),
+        xi=cfg.method.get("xi"),
+        eps=float(cfg.method.get("eps", 0.01)),
     )
     start = time.perf_counter()
     ctx.trainer(epochs).fit(module, datamodule=ctx.datamodule(with_alpha_stream=True))
@@ -36,17 +39,17 @@ def run(ctx: TrialContext) -> MethodResult:
         search_time_s=search_time,
         search_epochs=epochs,
         alpha_probs=body.alpha_probs().tolist(),
-        extra={"op_names": list(ctx.op_names), "alpha_steps": module.alpha_steps},
+        extra={
+            "op_names": list(body.op_names),  # the alpha_probs columns (cell: + zero)
+            "alpha_steps": module.alpha_steps,
+            "order": module.order,
+        },
     )
     if module.diverged or not math.isfinite(one_shot):
         # the supernet diverged; the argmax of its alphas is still an architecture to score
         result.extra["search_diverged"] = True
-    trained = ctx.train_architecture(genotype)
-    result.arch_psnr = trained.psnr
-    result.train_time_s = trained.seconds
-    result.retrain_epochs = int(cfg.retrain_epochs)
-    result.network = trained.module.net
-    result.status = (
-        "diverged" if trained.status != "ok" or result.extra.get("search_diverged") else "ok"
-    )
-    return result
+    if not cfg.method.get("retrain", True):
+        # one-shot only (the HPO objective one_shot_psnr): no architecture validation, no model
+        result.status = "diverged" if result.extra.get("search_diverged") else "ok"
+        return result
+    return ctx.retrain(result, genotype)

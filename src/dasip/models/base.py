@@ -7,7 +7,7 @@ import math
 import pytorch_lightning as pl
 import torch
 
-from ..metrics import psnr_per_sample, reconstruction_loss
+from ..metrics import VALIDATION_SEED, psnr_per_sample, reconstruction_loss
 
 
 class InverseProblemModule(pl.LightningModule):
@@ -51,6 +51,10 @@ class InverseProblemModule(pl.LightningModule):
     def on_validation_epoch_start(self) -> None:
         self._psnr_sum = torch.zeros((), dtype=torch.float64)
         self._psnr_count = 0
+        # score as evaluate_psnr does: ops that draw noise draw it from a generator seeded with
+        # 0, and training's random stream continues untouched after validation
+        self._rng_state = torch.get_rng_state()
+        torch.manual_seed(VALIDATION_SEED)
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch
@@ -59,6 +63,9 @@ class InverseProblemModule(pl.LightningModule):
         self._psnr_count += len(x)
 
     def on_validation_epoch_end(self) -> None:
+        if getattr(self, "_rng_state", None) is not None:
+            torch.set_rng_state(self._rng_state)
+            self._rng_state = None
         if self._psnr_count == 0:
             return
         self.last_val_psnr = float(self._psnr_sum / self._psnr_count)

@@ -14,6 +14,7 @@ from .optim import (
     set_lr,
     weight_optimizer,
 )
+from .unrolled import unrolled_alpha_grads
 
 
 def _set_grads(params: list[torch.nn.Parameter], grads: tuple[torch.Tensor | None, ...]) -> None:
@@ -28,6 +29,9 @@ class SupernetModule(InverseProblemModule):
 
     The first-order alpha step treats the weights as constants; only gradients that a step needs
     are computed (``torch.autograd.grad``), so the alpha step does not pay for weight gradients.
+    ``order=2`` takes DARTS' second-order step instead (:mod:`.unrolled`): the alpha gradient
+    through one virtual weight step of size ``xi`` (``None``: the current weight learning rate),
+    with a finite-difference Hessian-vector product of radius ``eps / ||v||``.
     """
 
     def __init__(
@@ -40,10 +44,18 @@ class SupernetModule(InverseProblemModule):
         data_range: float = 1.0,
         log_alphas: bool = True,
         log_prefix: str = "search/",
+        order: int = 1,
+        xi: float | None = None,
+        eps: float = 0.01,
     ):
         super().__init__(net, loss_reduction, data_range, log_prefix)
+        if order not in (1, 2):
+            raise ValueError(f"order={order!r}; allowed: 1, 2")
         self.automatic_optimization = False
         self.hp = hparams
+        self.order = order
+        self.xi = xi
+        self.eps = eps
         self.epochs = epochs
         self.steps_per_epoch = steps_per_epoch
         self.log_alphas = log_alphas
@@ -63,8 +75,11 @@ class SupernetModule(InverseProblemModule):
     def alpha_step(
         self, alpha_batch, train_batch, optimizer: torch.optim.Optimizer
     ) -> torch.Tensor:
-        """One first-order architecture step; returns the alpha-batch loss."""
+        """One architecture step (first order, or second order with ``order=2``); returns the
+        alpha-batch loss (for ``order=2``: after the virtual weight step)."""
         params = self.net.arch_parameters()
+        if self.order == 2:
+            return self._second_order_alpha_step(alpha_batch, train_batch, optimizer)
         loss = self.loss(alpha_batch)
         if not self.check_finite(loss):
             return loss
@@ -72,6 +87,31 @@ class SupernetModule(InverseProblemModule):
         optimizer.step()
         self.alpha_steps += 1
         return loss
+
+    def current_xi(self) -> float:
+        """The virtual step size: ``xi``, or the weight learning rate of this step (DARTS)."""
+        if self.xi is not None:
+            return float(self.xi)
+        return self.hp.param_lr * param_lr_factor(self.steps_done, self.steps_per_epoch, self.hp)
+
+    def _second_order_alpha_step(
+        self, alpha_batch, train_batch, optimizer: torch.optim.Optimizer
+    ) -> torch.Tensor:
+        step = unrolled_alpha_grads(
+            self.net,
+            self.loss,
+            train_batch,
+            alpha_batch,
+            xi=self.current_xi(),
+            eps=self.eps,
+            weight_decay=self.hp.param_weight_decay,
+        )
+        if not (self.check_finite(step.train_loss) and self.check_finite(step.val_loss)):
+            return step.val_loss
+        _set_grads(self.net.arch_parameters(), tuple(step.alpha_grads))
+        optimizer.step()
+        self.alpha_steps += 1
+        return step.val_loss
 
     def weight_step(self, train_batch, optimizer: torch.optim.Optimizer) -> torch.Tensor:
         params = self.net.weight_parameters()

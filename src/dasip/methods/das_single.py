@@ -1,0 +1,203 @@
+"""``das_single`` (SPEC 5): pre-train ``grad*N`` and ``net*N``, put layer ``i`` of each into the
+``grad`` / ``net`` candidate of layer ``i`` of the supernet, frozen, optimise only alpha (single
+level), derive the argmax architecture and retrain it from scratch.
+
+The pre-trained networks are cached on disk (``method.cache_dir``), keyed by everything that
+changes them: the genotype, seed, data, hparams, op construction (width, kernel, tau init),
+space, pre-training epochs, loss, accelerator and torch version. A study therefore pre-trains
+each network once per (data, seed, hparams), and ``ops=good`` / ``ops=all`` share them.
+Pre-training (or loading) counts as search time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from ..models.single_level import FrozenOp, SingleLevelSupernetModule
+from .base import MethodResult, TrialContext
+
+log = logging.getLogger(__name__)
+
+#: the ops whose weights are pre-trained (as ``<op>*N``) and frozen
+PRETRAINED_OPS = ("grad", "net")
+DEFAULT_CACHE_DIR = ".cache/dasip/pretrained"
+#: bump when the cached content or the way it is produced changes
+CACHE_VERSION = 1
+
+
+# -- the cache ----------------------------------------------------------------------------------
+def original_cwd() -> Path:
+    """The directory the command was started in (Hydra's ``runtime.cwd``), else the cwd."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        return Path(HydraConfig.get().runtime.cwd)
+    except (ImportError, ValueError):
+        return Path.cwd()
+
+
+def cache_dir(cfg: DictConfig) -> Path:
+    path = Path(str(cfg.method.get("cache_dir") or DEFAULT_CACHE_DIR)).expanduser()
+    return path if path.is_absolute() else original_cwd() / path
+
+
+def cache_key(cfg: DictConfig, genotype: str, epochs: int) -> dict[str, Any]:
+    """Everything that changes the pre-trained network ``genotype`` (see the module docstring)."""
+
+    def plain(node: Any) -> Any:
+        return OmegaConf.to_container(node, resolve=True)
+
+    return {
+        "version": CACHE_VERSION,
+        "genotype": genotype,
+        "seed": int(cfg.seed),
+        "epochs": int(epochs),
+        "data": plain(cfg.data),
+        "hparams": plain(cfg.hparams),
+        "ops": {k: plain(cfg.ops)[k] for k in ("width", "kernel_size", "tau_init")},
+        "space": plain(cfg.space),
+        "loss": plain(cfg.loss),
+        "accelerator": str(cfg.trainer.accelerator),
+        "torch": torch.__version__,
+    }
+
+
+def cache_file(directory: Path, key: dict[str, Any]) -> Path:
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
+    name = key["genotype"].replace("*", "x")
+    return directory / f"{name}-s{key['seed']}-{digest}.pt"
+
+
+def _load(path: Path, key: dict[str, Any]) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # a broken file is a miss; it is overwritten below
+        log.warning("ignoring unreadable cache file %s: %s", path, e)
+        return None
+    return blob if blob.get("key") == key else None
+
+
+def _save(path: Path, blob: dict[str, Any]) -> None:
+    """Write atomically, so parallel jobs of a sweep never read half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save(blob, tmp)
+    tmp.replace(path)
+
+
+def pretrained_network(ctx: TrialContext, op: str) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The network ``<op>*N`` trained from scratch (or loaded from the cache) and what the
+    record says about it."""
+    cfg = ctx.cfg
+    epochs = int(cfg.method.pretrain_epochs)
+    genotype = ctx.space.parse(f"{op}*{ctx.space.n_layers}", key="method (pre-training)")
+    use_cache = bool(cfg.method.get("cache", True))
+    key = cache_key(cfg, str(genotype), epochs)
+    path = cache_file(cache_dir(cfg), key)
+    blob = _load(path, key) if use_cache else None
+    net = ctx.space.derived(ctx.op_context(), genotype)
+    if blob is not None:
+        net.load_state_dict(blob["state_dict"])
+        cache = "hit"
+    else:
+        trained = ctx.train_architecture(genotype, epochs=epochs, log_prefix=f"pretrain/{op}/")
+        net = trained.module.net
+        blob = {
+            "key": key,
+            "state_dict": {k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
+            "psnr": trained.psnr,
+            "status": trained.status,
+            "seconds": trained.seconds,
+        }
+        if use_cache:
+            _save(path, blob)
+        cache = "miss" if use_cache else "off"
+    info = {
+        "genotype": str(genotype),
+        "cache": cache,
+        "file": str(path) if use_cache else None,
+        "psnr": blob["psnr"],
+        "status": blob["status"],
+        "train_seconds": blob["seconds"],
+    }
+    return net, info
+
+
+# -- the method ---------------------------------------------------------------------------------
+def freeze_into(body: torch.nn.Module, pretrained: dict[str, torch.nn.Module]) -> list[FrozenOp]:
+    """Replace the ``op`` candidate of every layer of the sequential supernet ``body`` with
+    layer ``i`` of ``pretrained[op]``, frozen. Returns the frozen ops."""
+    frozen = []
+    for i, layer in enumerate(body.layers):
+        for j, name in enumerate(body.op_names):
+            if name in pretrained:
+                layer.ops[j] = FrozenOp(pretrained[name].layers[i])
+                frozen.append(layer.ops[j])
+    for p in body.weight_parameters():
+        p.requires_grad_(False)  # only alpha is optimised (noise's tau stays at its init)
+    return frozen
+
+
+def run(ctx: TrialContext) -> MethodResult:
+    cfg = ctx.cfg
+    epochs = int(cfg.epochs)
+    start = time.perf_counter()
+    pretrained, infos = {}, {}
+    for op in PRETRAINED_OPS:
+        if op in ctx.op_names:
+            pretrained[op], infos[op] = pretrained_network(ctx, op)
+    pretrain_time = time.perf_counter() - start
+
+    pl.seed_everything(ctx.seed, workers=True, verbose=False)
+    body = ctx.space.supernet(ctx.op_context(), ctx.op_names)
+    freeze_into(body, pretrained)
+    module = SingleLevelSupernetModule(
+        body,
+        ctx.hparams,
+        epochs=epochs,
+        steps_per_epoch=cfg.data.batches_per_epoch,
+        loss_reduction=cfg.loss.reduction,
+        data_range=cfg.psnr.data_range,
+        log_alphas=cfg.method.get("log_alphas", True),
+    )
+    with warnings.catch_warnings():  # the frozen ops are in eval mode on purpose
+        warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode")
+        ctx.trainer(epochs).fit(module, datamodule=ctx.datamodule(with_alpha_stream=True))
+    search_time = time.perf_counter() - start
+    one_shot = ctx.psnr(module.net)
+    genotype = body.derive()
+    hits = [i["cache"] == "hit" for i in infos.values()]
+    result = MethodResult(
+        genotype=str(genotype),
+        one_shot_psnr=one_shot,
+        search_time_s=search_time,
+        search_epochs=epochs,
+        alpha_probs=body.alpha_probs().tolist(),
+        extra={
+            "op_names": list(ctx.op_names),
+            "alpha_steps": module.alpha_steps,
+            "pretrain_cache_hit": bool(hits) and all(hits),
+            "pretrain": {
+                "seconds": pretrain_time,
+                "epochs": int(cfg.method.pretrain_epochs),
+                "networks": infos,
+            },
+        },
+    )
+    if module.diverged or not math.isfinite(one_shot):
+        result.extra["search_diverged"] = True
+    return ctx.retrain(result, genotype)

@@ -1,0 +1,61 @@
+"""``random_search``: draw ``k`` architectures (``method.k``, default 5), train each from scratch
+with the architecture-validation protocol, keep the best by validation PSNR.
+
+The record's ``extra.candidates`` lists all ``k`` (genotype, PSNR, status, seconds) in draw
+order and ``extra.best_index`` the one kept. Time: the kept candidate's training is the
+training time, the other ``k - 1`` trainings are the search time.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from .base import MethodResult, TrainedArchitecture, TrialContext
+from .sampling import draw_architectures
+
+
+def best_index(candidates: list[TrainedArchitecture]) -> int | None:
+    """The candidate with the highest finite PSNR, preferring ``ok`` over ``diverged`` runs;
+    the first one on ties; ``None`` when no PSNR is finite."""
+    scored = [
+        (c.status == "ok", c.psnr, -i)
+        for i, c in enumerate(candidates)
+        if c.psnr is not None and math.isfinite(c.psnr)
+    ]
+    return -max(scored)[2] if scored else None
+
+
+def run(ctx: TrialContext) -> MethodResult:
+    k = int(ctx.cfg.method.k)
+    start = time.perf_counter()
+    genotypes = draw_architectures(ctx, k)
+    draw_time = time.perf_counter() - start
+    trained: list[TrainedArchitecture] = []
+    for i, genotype in enumerate(genotypes):
+        trained.append(ctx.train_architecture(genotype, log_prefix=f"candidate/{i}/"))
+    candidates = [
+        {"genotype": str(t.genotype), "arch_psnr": t.psnr, "status": t.status, "seconds": t.seconds}
+        for t in trained
+    ]
+    best = best_index(trained)
+    extra = {"op_names": list(ctx.op_names), "k": k, "candidates": candidates, "best_index": best}
+    total = sum(t.seconds for t in trained)
+    if best is None:  # every candidate diverged
+        return MethodResult(
+            status="diverged",
+            search_time_s=draw_time + total,
+            retrain_epochs=int(ctx.cfg.retrain_epochs),
+            extra=extra,
+        )
+    kept = trained[best]
+    return MethodResult(
+        genotype=str(kept.genotype),
+        arch_psnr=kept.psnr,
+        status=kept.status,
+        search_time_s=draw_time + total - kept.seconds,
+        train_time_s=kept.seconds,
+        retrain_epochs=int(ctx.cfg.retrain_epochs),
+        extra=extra,
+        network=kept.module.net,
+    )
