@@ -5,12 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .genotype import GenotypeError, SequentialGenotype, format_sequence, parse_sequence
+from .cell import CellNet, CellSpace, CellSupernet
+from .genotype import (
+    CellGenotype,
+    GenotypeError,
+    SequentialGenotype,
+    cell_edges,
+    format_sequence,
+    parse_sequence,
+    prune_cell,
+)
 from .mixed import MixedOp
 from .sequential import SequentialNet, SequentialSpace, SequentialSupernet
 
 SPACES: dict[str, Callable[..., Any]] = {
     "sequential": SequentialSpace,
+    "cell": CellSpace,
 }
 
 
@@ -22,6 +32,10 @@ def build_space(name: str, **kwargs: Any):
 
 __all__ = [
     "SPACES",
+    "CellGenotype",
+    "CellNet",
+    "CellSpace",
+    "CellSupernet",
     "GenotypeError",
     "MixedOp",
     "SequentialGenotype",
@@ -29,6 +43,8 @@ __all__ = [
     "SequentialSpace",
     "SequentialSupernet",
     "build_space",
+    "cell_edges",
     "format_sequence",
     "parse_sequence",
+    "prune_cell",
 ]

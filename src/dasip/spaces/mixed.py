@@ -20,3 +20,16 @@ class MixedOp(nn.Module):
     def forward(self, x: torch.Tensor, y: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         out = torch.stack([op(x, y) for op in self.ops])
         return (weights.view(-1, *([1] * x.dim())) * out).sum(0)
+
+
+class AlphaSupernet(nn.Module):
+    """A supernet body whose architecture parameters are one tensor ``alpha``; everything else
+    is a weight. Spaces subclass it and add ``op_names``, ``alpha_probs()`` and ``derive()``."""
+
+    alpha: nn.Parameter
+
+    def arch_parameters(self) -> list[nn.Parameter]:
+        return [self.alpha]
+
+    def weight_parameters(self) -> list[nn.Parameter]:
+        return [p for name, p in self.named_parameters() if name != "alpha"]

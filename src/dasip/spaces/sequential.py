@@ -9,10 +9,10 @@ from torch import nn
 
 from ..ops import OPS, OpContext, build_op, check_op_names
 from .genotype import GenotypeError, SequentialGenotype, parse_sequence
-from .mixed import MixedOp
+from .mixed import AlphaSupernet, MixedOp
 
 
-class SequentialSupernet(nn.Module):
+class SequentialSupernet(AlphaSupernet):
     """Every layer mixes all candidate ops with ``softmax(alpha[layer])``."""
 
     def __init__(self, ctx: OpContext, op_names: Sequence[str], n_layers: int):
@@ -31,12 +31,6 @@ class SequentialSupernet(nn.Module):
         for layer, w in zip(self.layers, weights, strict=True):
             x = layer(x, y, w)
         return x0 + x
-
-    def arch_parameters(self) -> list[nn.Parameter]:
-        return [self.alpha]
-
-    def weight_parameters(self) -> list[nn.Parameter]:
-        return [p for name, p in self.named_parameters() if name != "alpha"]
 
     def alpha_probs(self) -> torch.Tensor:
         """``softmax(alpha)`` per layer, shape ``(n_layers, n_ops)``."""
