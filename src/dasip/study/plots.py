@@ -1,0 +1,103 @@
+"""The scatter of architecture PSNR against one-shot PSNR (SPEC 5): one colour per op set, a
+regression line and its Pearson r per op set, with and without degenerate runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from .records import with_settings
+from .stats import DEGENERATE_DB, MIN_PAIRS, _check_by, _groups, coefficients, is_degenerate
+
+X_LABEL = "one-shot validation PSNR (dB)"
+Y_LABEL = "architecture validation PSNR (dB)"
+
+
+def hue_palette(values: Iterable[Any], name: str = "colorblind") -> dict[str, Any]:
+    """One fixed colour per value (sorted), so an op set has the same colour in every figure."""
+    values = sorted({str(v) for v in values})
+    return dict(zip(values, sns.color_palette(name, max(len(values), 1)), strict=False))
+
+
+def panels(
+    df: pd.DataFrame, by: Iterable[str] | str, hue: str | None = "ops"
+) -> list[tuple[dict[str, Any], pd.DataFrame]]:
+    """The scatter figures of a study: one per setting of ``by`` without ``hue``; within a
+    figure each value of ``hue`` (an op set) is one colour. ``hue`` outside ``by`` is ignored."""
+    by = _check_by(by)
+    keys = [k for k in by if k != hue]
+    df = with_settings(df, by)
+    return [(dict(zip(keys, k, strict=True)), g) for k, g in _groups(df, keys)]
+
+
+def scatter_figure(
+    df: pd.DataFrame,
+    hue: str | None = "ops",
+    title: str | None = None,
+    degenerate_db: float = DEGENERATE_DB,
+    degenerate_on: str = "either",
+    min_pairs: int = MIN_PAIRS,
+    palette: Mapping[str, Any] | None = None,
+) -> Figure | None:
+    """Architecture PSNR against one-shot PSNR for the trials in ``df``: left all runs, right
+    without degenerate runs. Each ``hue`` group gets its points, a least-squares line and
+    ``r`` (Pearson, as in the correlation table) in the legend when it has ``min_pairs`` pairs.
+    ``None`` when no trial has both PSNRs."""
+    pairs = df[np.isfinite(df["one_shot_psnr"]) & np.isfinite(df["arch_psnr"])].copy()
+    if pairs.empty:
+        return None
+    if hue is None or hue not in pairs.columns:
+        pairs["_hue"] = "trials"
+    else:
+        pairs["_hue"] = pairs[hue].map(str)
+    palette = dict(palette or hue_palette(pairs["_hue"]))
+    degenerate = is_degenerate(pairs, degenerate_db, degenerate_on)
+    fig = Figure(figsize=(10, 4.4), layout="constrained")
+    axes = fig.subplots(1, 2, sharex=False, sharey=False)
+    subsets = (
+        ("all runs", pairs),
+        (f"without degenerate runs (< {degenerate_db:g} dB)", pairs[~degenerate]),
+    )
+    for ax, (name, sel) in zip(axes, subsets, strict=True):
+        for value, g in sel.groupby("_hue", sort=True):
+            color = palette.get(value)
+            x, y = g["one_shot_psnr"].to_numpy(), g["arch_psnr"].to_numpy()
+            r = coefficients(x, y)["pearson"] if len(g) >= min_pairs else np.nan
+            if np.isfinite(r):
+                label = f"{value}: r = {r:.2f} (n = {len(g)})"
+                sns.regplot(
+                    x=x,
+                    y=y,
+                    ax=ax,
+                    color=color,
+                    ci=None,
+                    label=label,
+                    truncate=True,
+                    scatter_kws={"s": 28, "alpha": 0.85, "edgecolor": "white", "linewidths": 0.4},
+                    line_kws={"linewidth": 1.5},
+                )
+            else:
+                why = f"fewer than {min_pairs} pairs" if len(g) < min_pairs else "constant"
+                label = f"{value}: n = {len(g)}, no r ({why})"
+                ax.scatter(x, y, s=28, color=color, label=label, alpha=0.85)
+        if sel.empty:
+            ax.text(0.5, 0.5, "no runs left", transform=ax.transAxes, ha="center", va="center")
+        elif name == "all runs" and degenerate.any():
+            if degenerate_on in ("either", "one_shot"):
+                ax.axvline(degenerate_db, color="#888888", linestyle=":", linewidth=1)
+            if degenerate_on in ("either", "arch"):
+                ax.axhline(degenerate_db, color="#888888", linestyle=":", linewidth=1)
+        ax.set_xlabel(X_LABEL)
+        ax.set_ylabel(Y_LABEL)
+        ax.set_title(f"{name}", fontsize=10)
+        if not sel.empty:
+            ax.legend(fontsize=8, title=hue if hue else None, title_fontsize=8, loc="best")
+        ax.grid(True, alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig

@@ -1,0 +1,337 @@
+"""A study's trial records, from run folders or W&B runs, as one DataFrame with one row per trial.
+
+Reruns of the same job are counted once (see :func:`job_key` and ``docs/study.md``): the newest
+record (its ``created`` time) is kept and the others are listed in ``df.attrs["duplicates"]``.
+This module reads JSON; it imports no training code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..record import RECORD_FILE, STATUSES
+
+#: the record's scalar fields, the DataFrame's first columns
+RECORD_FIELDS = (
+    "study",
+    "seed",
+    "method",
+    "data",
+    "ops",
+    "space",
+    "hparams",
+    "status",
+    "genotype",
+    "one_shot_psnr",
+    "arch_psnr",
+    "search_time_s",
+    "train_time_s",
+    "total_time_s",
+    "search_epochs",
+    "retrain_epochs",
+    "error",
+    "git_rev",
+    "run_dir",
+    "created",
+)
+NUMERIC_FIELDS = ("one_shot_psnr", "arch_psnr", "search_time_s", "train_time_s", "total_time_s")
+#: the fields that name a job when a record carries no config
+CORE_FIELDS = ("study", "method", "data", "ops", "space", "hparams", "seed")
+#: config keys that do not change what a trial computes: a rerun that differs only in these is
+#: the same job (dotted paths; a key also covers everything below it)
+JOB_KEY_IGNORE = (
+    "logger",
+    "trainer.enable_progress_bar",
+    "trainer.log_every_n_steps",
+    "trainer.check_val_every_n_epoch",
+    "trainer.accelerator",
+    "trainer.devices",
+    "method.log_alphas",
+    "num_threads",
+    "save_model",
+    "raise_on_failure",
+)
+
+
+class StudyError(ValueError):
+    """A study that cannot be read or reported as asked; the message says why and what to do."""
+
+
+# -- helpers on nested configs ------------------------------------------------------------------
+def flatten(d: Mapping[str, Any] | None, prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}} -> {"a.b": 1}``; lists are leaves."""
+    out: dict[str, Any] = {}
+    for k, v in (d or {}).items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping) and v:
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def config_value(config: Mapping[str, Any] | None, key: str, default: Any = None) -> Any:
+    """The value at a dotted ``key`` of a nested config, or ``default``."""
+    node: Any = config or {}
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def _ignored(key: str, ignore: Iterable[str]) -> bool:
+    return any(key == k or key.startswith(k + ".") for k in ignore)
+
+
+def job_key(record: Mapping[str, Any], ignore: Iterable[str] = JOB_KEY_IGNORE) -> str:
+    """The identity of the job a record comes from.
+
+    Two records are reruns of the same job when their resolved configs are equal once the keys
+    in ``ignore`` (logging, progress bars, threads, device: nothing that changes what is
+    computed) are removed. The config holds the study name, method, data, ops, space, hparams,
+    seed, epochs and every other override. A record without a config falls back to its
+    :data:`CORE_FIELDS`.
+    """
+    config = record.get("config") or {}
+    if config:
+        flat = {k: v for k, v in flatten(config).items() if not _ignored(k, ignore)}
+        text = json.dumps(flat, sort_keys=True, default=str)
+    else:
+        text = json.dumps({k: record.get(k) for k in CORE_FIELDS}, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+# -- reading ------------------------------------------------------------------------------------
+def find_record_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Every ``record.json`` under ``paths`` (directories searched recursively, or the files)."""
+    found: dict[Path, None] = {}
+    for p in paths:
+        p = Path(p)
+        if p.is_file():
+            found[p.resolve()] = None
+        elif p.is_dir():
+            for f in sorted(p.rglob(RECORD_FILE)):
+                if f.is_file():
+                    found[f.resolve()] = None
+        else:
+            raise StudyError(f"{p}: no such file or directory")
+    return list(found)
+
+
+def _read_json_record(path: Path) -> dict[str, Any]:
+    text = path.read_text()
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        raise ValueError("empty file")
+    try:
+        rec = json.loads(text)
+    except json.JSONDecodeError:
+        rec = json.loads(lines[-1])  # a JSON-lines file: the last record is the current one
+    if not isinstance(rec, dict):
+        raise ValueError("not a JSON object")
+    return rec
+
+
+def records_to_frame(records: list[dict[str, Any]], sources: list[str]) -> pd.DataFrame:
+    """One row per record: :data:`RECORD_FIELDS`, then ``config``, ``extra``, ``alpha_probs``,
+    ``source`` (file or W&B run) and ``job_key``. Null or non-finite PSNRs and times are NaN."""
+    rows = []
+    for rec, src in zip(records, sources, strict=True):
+        row = {k: rec.get(k) for k in RECORD_FIELDS}
+        row["config"] = rec.get("config") or {}
+        row["extra"] = rec.get("extra") or {}
+        row["alpha_probs"] = rec.get("alpha_probs")
+        row["source"] = src
+        row["job_key"] = job_key(rec)
+        rows.append(row)
+    columns = [*RECORD_FIELDS, "config", "extra", "alpha_probs", "source", "job_key"]
+    df = pd.DataFrame(rows, columns=columns)
+    for col in NUMERIC_FIELDS:
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
+        df.loc[~np.isfinite(df[col]), col] = np.nan
+    df["status"] = df["status"].fillna("ok").astype(str)
+    return df
+
+
+def dedupe(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Keep one record per job: the newest by ``created`` (records without a time count as
+    oldest; equal times keep the later source in sorted order). Returns ``(kept, dropped)``;
+    ``kept`` has a ``records`` column: how many records of its job were found."""
+    if df.empty:
+        return df.assign(records=pd.Series(dtype=int)), df.iloc[0:0]
+    created = pd.to_datetime(df["created"], utc=True, errors="coerce", format="ISO8601")
+    order = (
+        df.assign(_t=created.fillna(pd.Timestamp.min.tz_localize("UTC")))
+        .sort_values(["_t", "source"], kind="stable")
+        .drop(columns="_t")
+    )
+    last = ~order.duplicated("job_key", keep="last")
+    kept = order[last].copy()
+    dropped = order[~last].copy()
+    counts = order.groupby("job_key").size()
+    kept["records"] = kept["job_key"].map(counts).astype(int)
+    dropped["kept_source"] = dropped["job_key"].map(kept.set_index("job_key")["source"])
+    return _sorted(kept), dropped
+
+
+def _sorted(df: pd.DataFrame) -> pd.DataFrame:
+    keys = ["study", "method", "space", "ops", "data", "hparams", "seed", "source"]
+    return df.sort_values(keys, kind="stable", na_position="last").reset_index(drop=True)
+
+
+def _finish(
+    records: list[dict[str, Any]],
+    sources: list[str],
+    origin: list[str],
+    skipped: list[tuple[str, str]],
+    keep_duplicates: bool,
+) -> pd.DataFrame:
+    df = records_to_frame(records, sources)
+    if keep_duplicates:
+        kept, dropped = _sorted(df.assign(records=1)), df.iloc[0:0]
+    else:
+        kept, dropped = dedupe(df)
+    kept.attrs = {
+        "sources": origin,
+        "n_records": len(records),
+        "duplicates": [(r.source, r.kept_source) for r in dropped.itertuples()],
+        "skipped": skipped,
+    }
+    return kept
+
+
+def load_records(
+    paths: str | Path | Iterable[str | Path], keep_duplicates: bool = False
+) -> pd.DataFrame:
+    """Every trial record under ``paths`` (run or multirun folders, searched recursively, or
+    ``record.json`` files), one row per trial, reruns of a job counted once.
+
+    ``df.attrs`` says where the rows come from: ``sources``, ``n_records`` (files read),
+    ``duplicates`` (``(dropped, kept)`` source pairs) and ``skipped`` (``(file, why)`` for files
+    that are not readable records). Raises :class:`StudyError` when nothing is found.
+    """
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    if not paths:
+        raise StudyError("no path given: name one or more run or multirun directories")
+    files = find_record_files(paths)
+    records, sources, skipped = [], [], []
+    for f in files:
+        try:
+            rec = _read_json_record(f)
+        except (OSError, ValueError) as e:
+            skipped.append((str(f), f"not a readable record: {e}"))
+            continue
+        if "arch_psnr" not in rec and "status" not in rec:
+            skipped.append((str(f), "not a trial record (no status, no arch_psnr)"))
+            continue
+        records.append(rec)
+        sources.append(str(f))
+    if not records:
+        where = ", ".join(str(p) for p in paths)
+        extra = f" ({len(skipped)} unreadable {RECORD_FILE} skipped)" if skipped else ""
+        raise StudyError(
+            f"no trial records ({RECORD_FILE}) found under {where}{extra}; pass the run or "
+            f"multirun directories that search.py / train.py wrote, e.g. multirun/search/<date>"
+        )
+    return _finish(records, sources, [str(p) for p in paths], skipped, keep_duplicates)
+
+
+def load_wandb(
+    project: str, group: str | None = None, api: Any = None, keep_duplicates: bool = False
+) -> pd.DataFrame:
+    """The trial records of the W&B runs of ``project`` (``ENTITY/PROJECT``), optionally of one
+    ``group`` (a study). Each run's summary holds the record's fields and its config the full
+    resolved config (the trial runner writes both), so the rows equal those read from folders.
+
+    ``wandb.Api().runs`` is the only network call. Runs without a record in their summary (not
+    dasip trials, or still running) are listed in ``df.attrs["skipped"]``.
+    """
+    if project.count("/") != 1 or not all(project.split("/")):
+        raise StudyError(f"--wandb {project!r}: expected ENTITY/PROJECT, e.g. my-team/dasip")
+    filters = {"group": group} if group else None
+    records, sources, skipped = [], [], []
+    try:  # the network boundary: any failure of the W&B API becomes one clear message
+        if api is None:
+            import wandb
+
+            api = wandb.Api()
+        for run in api.runs(project, filters=filters):
+            summary = dict(getattr(run, "summary_metrics", None) or dict(run.summary))
+            source = getattr(run, "url", None) or f"wandb:{project}/{getattr(run, 'id', '?')}"
+            if "arch_psnr" not in summary and "status" not in summary:
+                skipped.append((source, "no trial record in the run summary"))
+                continue
+            rec = {k: summary[k] for k in RECORD_FIELDS if k in summary}
+            rec["config"] = dict(run.config or {})
+            records.append(rec)
+            sources.append(source)
+    except Exception as e:
+        raise StudyError(f"cannot read the W&B runs of {project}: {type(e).__name__}: {e}") from e
+    if not records:
+        where = f"{project}" + (f" (group {group!r})" if group else "")
+        raise StudyError(f"no W&B run with a trial record found in {where}")
+    origin = [f"wandb:{project}" + (f" group={group}" if group else "")]
+    return _finish(records, sources, origin, skipped, keep_duplicates)
+
+
+# -- settings -----------------------------------------------------------------------------------
+def setting_column(df: pd.DataFrame, key: str) -> pd.Series:
+    """A record field, or a dotted config key (``epochs``, ``hparams.alpha_lr``), as a column
+    that can be grouped on: missing values are ``"-"``, lists and dicts their JSON text."""
+    if key in df.columns and key not in ("config", "extra", "alpha_probs"):
+        col = df[key]
+    else:
+        col = df["config"].map(lambda c: config_value(c, key, None))
+        if col.isna().all():
+            fields = ", ".join(f for f in RECORD_FIELDS if f not in NUMERIC_FIELDS)
+            raise StudyError(
+                f"--by {key!r} is neither a record field nor a config key of these records; "
+                f"record fields: {fields}; config keys are dotted, e.g. hparams.alpha_lr"
+            )
+
+    def norm(v: Any) -> Any:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return "-"
+        if isinstance(v, (list, dict, tuple)):
+            return json.dumps(v, sort_keys=True)
+        return v
+
+    col = col.map(norm)
+    if not all(isinstance(v, (int, float, np.integer, np.floating)) for v in col):
+        col = col.astype(str)
+    return col.rename(key)
+
+
+def with_settings(df: pd.DataFrame, by: Iterable[str]) -> pd.DataFrame:
+    """``df`` with a groupable column for each key of ``by`` (config keys added on demand)."""
+    out = df.copy()
+    for key in by:
+        out[key] = setting_column(df, key)
+    return out
+
+
+__all__ = [
+    "JOB_KEY_IGNORE",
+    "RECORD_FIELDS",
+    "STATUSES",
+    "StudyError",
+    "config_value",
+    "dedupe",
+    "find_record_files",
+    "flatten",
+    "job_key",
+    "load_records",
+    "load_wandb",
+    "records_to_frame",
+    "setting_column",
+    "with_settings",
+]

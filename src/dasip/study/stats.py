@@ -1,0 +1,328 @@
+"""A study's numbers: the per-setting table of architecture PSNRs and the one-shot vs
+architecture correlations with bootstrap confidence intervals. The rules are in docs/study.md.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from ..record import STATUSES
+from .records import JOB_KEY_IGNORE, StudyError, flatten, with_settings
+
+#: a setting: the records that share these values (SPEC 5)
+DEFAULT_BY = ("method", "space", "ops", "data", "hparams")
+#: runs below this PSNR (dB) are "degenerate" (SPEC 5)
+DEGENERATE_DB = 9.0
+#: which PSNR makes a run degenerate in the correlations: either, arch or one_shot
+DEGENERATE_ON = ("either", "arch", "one_shot")
+#: fewest (one-shot, arch) pairs a correlation is computed from
+MIN_PAIRS = 3
+N_BOOT = 2000
+BOOT_SEED = 0
+CI = 0.95
+METHODS = ("pearson", "spearman", "kendall")
+PSNR_STATS = ("max", "mean", "median", "min", "std")
+
+
+def format_min_sec(seconds: float | None) -> str:
+    """``84.6 -> '1:25'``: minutes and seconds, rounded half up to the second; ``'-'`` if unknown."""
+    if seconds is None or not math.isfinite(seconds):
+        return "-"
+    total = int(math.floor(seconds + 0.5))
+    return f"{total // 60}:{total % 60:02d}"
+
+
+def _groups(df: pd.DataFrame, by: Sequence[str]):
+    by = list(by)
+    if not by:
+        yield (), df
+        return
+    for keys, g in df.groupby(by, sort=True, dropna=False):
+        yield (keys if isinstance(keys, tuple) else (keys,)), g
+
+
+def _check_by(by: Iterable[str] | str) -> list[str]:
+    by = [b.strip() for b in by.split(",")] if isinstance(by, str) else [str(b) for b in by]
+    by = [b for b in by if b]
+    if len(set(by)) != len(by):
+        raise StudyError(f"--by {','.join(by)}: a key is named twice")
+    return by
+
+
+# -- the table ----------------------------------------------------------------------------------
+def setting_table(
+    df: pd.DataFrame,
+    by: Iterable[str] | str = DEFAULT_BY,
+    degenerate_db: float = DEGENERATE_DB,
+    exclude_degenerate: bool = False,
+) -> pd.DataFrame:
+    """One row per setting: max, mean, median, min and std (``ddof=1``) of the architecture
+    PSNR, then counts and the mean runtime.
+
+    Every trial counts in ``trials`` and in its status column (``ok``, ``diverged``,
+    ``failed``, ``pruned``; other statuses in ``other``) and in the mean runtime
+    (``total_time_s``). The PSNR statistics use the ``scored`` trials: those with a finite
+    architecture PSNR, whatever their status (a diverged search whose retrained net scored is
+    data); a trial without one (NaN/null) is reported in ``trials - scored``, never dropped
+    unseen. ``degenerate`` counts scored trials below ``degenerate_db``; with
+    ``exclude_degenerate`` they leave the PSNR statistics (and ``scored``), nothing else.
+    """
+    by = _check_by(by)
+    df = with_settings(df, by)
+    rows = []
+    for keys, g in _groups(df, by):
+        psnr = g["arch_psnr"]
+        finite = psnr[np.isfinite(psnr)]
+        degenerate = finite[finite < degenerate_db]
+        used = finite[finite >= degenerate_db] if exclude_degenerate else finite
+        row: dict[str, Any] = dict(zip(by, keys, strict=True))
+        row.update(
+            max=used.max() if len(used) else np.nan,
+            mean=used.mean() if len(used) else np.nan,
+            median=used.median() if len(used) else np.nan,
+            min=used.min() if len(used) else np.nan,
+            std=used.std(ddof=1) if len(used) > 1 else np.nan,
+            trials=len(g),
+            scored=len(used),
+            degenerate=len(degenerate),
+        )
+        status = g["status"]
+        for s in STATUSES:
+            row[s] = int((status == s).sum())
+        row["other"] = int((~status.isin(STATUSES)).sum())
+        runtime = g["total_time_s"].mean()  # NaN times (none recorded) are skipped
+        row["runtime_s"] = runtime
+        row["runtime"] = format_min_sec(runtime)
+        rows.append(row)
+    cols = [*by, *PSNR_STATS, "trials", "scored", "degenerate", *STATUSES, "other"]
+    return pd.DataFrame(rows, columns=[*cols, "runtime_s", "runtime"])
+
+
+# -- correlations -------------------------------------------------------------------------------
+def is_degenerate(
+    df: pd.DataFrame, degenerate_db: float = DEGENERATE_DB, on: str = "either"
+) -> pd.Series:
+    """Trials below ``degenerate_db`` in the architecture PSNR, the one-shot PSNR or either."""
+    if on not in DEGENERATE_ON:
+        raise StudyError(
+            f"degenerate_on={on!r} is not allowed; allowed: {', '.join(DEGENERATE_ON)}"
+        )
+    arch = df["arch_psnr"] < degenerate_db
+    one_shot = df["one_shot_psnr"] < degenerate_db
+    return {"either": arch | one_shot, "arch": arch, "one_shot": one_shot}[on]
+
+
+def coefficients(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Pearson r, Spearman rho and Kendall tau-b with their two-sided p-values (scipy).
+
+    NaN when there are fewer than 2 pairs or either variable is constant."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    out: dict[str, float] = {}
+    ok = len(x) >= 2 and np.ptp(x) > 0 and np.ptp(y) > 0
+    for name, fn in (
+        ("pearson", sps.pearsonr),
+        ("spearman", sps.spearmanr),
+        ("kendall", sps.kendalltau),
+    ):
+        if ok:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = fn(x, y)
+            out[name], out[f"{name}_p"] = float(res.statistic), float(res.pvalue)
+        else:
+            out[name], out[f"{name}_p"] = np.nan, np.nan
+    return out
+
+
+def _pearson_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Pearson r of each row pair; NaN where a row is constant."""
+    xc = x - x.mean(axis=1, keepdims=True)
+    yc = y - y.mean(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (xc * yc).sum(axis=1) / np.sqrt((xc**2).sum(axis=1) * (yc**2).sum(axis=1))
+    r[(np.ptp(x, axis=1) == 0) | (np.ptp(y, axis=1) == 0)] = np.nan
+    return np.clip(r, -1.0, 1.0)
+
+
+def _kendall_rows(x: np.ndarray, y: np.ndarray, chunk_elems: int = 4_000_000) -> np.ndarray:
+    """Kendall tau-b of each row pair (as scipy's ``kendalltau``); NaN where a row is constant.
+
+    tau-b = S / sqrt(Nx Ny): S = sum over pairs of sign(dx) sign(dy), Nx (Ny) = pairs not tied
+    in x (y)."""
+    b, n = x.shape
+    out = np.empty(b)
+    step = max(1, chunk_elems // max(1, n * n))
+    for i in range(0, b, step):
+        dx = np.sign(x[i : i + step, :, None] - x[i : i + step, None, :])
+        dy = np.sign(y[i : i + step, :, None] - y[i : i + step, None, :])
+        s = (dx * dy).sum(axis=(1, 2))
+        nx = np.abs(dx).sum(axis=(1, 2))
+        ny = np.abs(dy).sum(axis=(1, 2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[i : i + step] = np.where((nx > 0) & (ny > 0), s / np.sqrt(nx * ny), np.nan)
+    return out
+
+
+def bootstrap_ci(
+    x: np.ndarray,
+    y: np.ndarray,
+    n_boot: int = N_BOOT,
+    seed: int = BOOT_SEED,
+    ci: float = CI,
+) -> dict[str, float]:
+    """Percentile bootstrap intervals of the three coefficients.
+
+    The pairs are resampled with replacement: ``rng = numpy.random.default_rng(seed)``,
+    ``idx = rng.integers(0, n, size=(n_boot, n))``; the same resamples serve all three
+    coefficients. A resample where a coefficient is undefined (a constant variable) is left
+    out; the interval is the ``(1-ci)/2`` and ``(1+ci)/2`` percentiles (numpy's linear
+    interpolation) of the rest, whose number is ``<name>_boot``.
+    """
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    n = len(x)
+    out: dict[str, float] = {}
+    if n < 2 or n_boot < 1:
+        for m in METHODS:
+            out.update({f"{m}_lo": np.nan, f"{m}_hi": np.nan, f"{m}_boot": 0})
+        return out
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(n_boot, n))
+    xb, yb = x[idx], y[idx]
+    values = {
+        "pearson": _pearson_rows(xb, yb),
+        "spearman": _pearson_rows(sps.rankdata(xb, axis=1), sps.rankdata(yb, axis=1)),
+        "kendall": _kendall_rows(xb, yb),
+    }
+    q = [100 * (1 - ci) / 2, 100 * (1 + ci) / 2]
+    for m, v in values.items():
+        v = v[np.isfinite(v)]
+        lo, hi = np.percentile(v, q) if len(v) else (np.nan, np.nan)
+        out.update({f"{m}_lo": float(lo), f"{m}_hi": float(hi), f"{m}_boot": len(v)})
+    return out
+
+
+def correlate(
+    x: np.ndarray,
+    y: np.ndarray,
+    n_boot: int = N_BOOT,
+    seed: int = BOOT_SEED,
+    ci: float = CI,
+    min_pairs: int = MIN_PAIRS,
+) -> dict[str, Any]:
+    """Coefficients, p-values and bootstrap intervals of ``(x, y)`` pairs, or NaNs and a
+    ``note`` saying why none could be computed."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    out: dict[str, Any] = {"n": len(x), "note": ""}
+    nan = {f"{m}{s}": np.nan for m in METHODS for s in ("", "_p", "_lo", "_hi")}
+    nan.update({f"{m}_boot": 0 for m in METHODS})
+    if len(x) < min_pairs:
+        out.update(nan, note=f"{len(x)} pair(s): a correlation needs at least {min_pairs}")
+        return out
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        which = "one-shot" if np.ptp(x) == 0 else "architecture"
+        out.update(nan, note=f"the {which} PSNR is the same for every trial")
+        return out
+    out.update(coefficients(x, y))
+    out.update(bootstrap_ci(x, y, n_boot=n_boot, seed=seed, ci=ci))
+    return out
+
+
+def correlation_table(
+    df: pd.DataFrame,
+    by: Iterable[str] | str = DEFAULT_BY,
+    degenerate_db: float = DEGENERATE_DB,
+    degenerate_on: str = "either",
+    n_boot: int = N_BOOT,
+    seed: int = BOOT_SEED,
+    ci: float = CI,
+    min_pairs: int = MIN_PAIRS,
+) -> pd.DataFrame:
+    """One-shot vs architecture PSNR per setting, two rows each: ``subset='all'`` and
+    ``subset='non-degenerate'`` (trials below ``degenerate_db`` on ``degenerate_on`` removed).
+
+    Pairs are the trials with both PSNRs finite; ``trials`` is the setting's trial count, ``n``
+    the pairs used, ``excluded`` the degenerate pairs removed. The bootstrap restarts from
+    ``seed`` for every setting and subset.
+    """
+    by = _check_by(by)
+    df = with_settings(df, by)
+    degenerate = is_degenerate(df, degenerate_db, degenerate_on)
+    rows = []
+    for keys, g in _groups(df, by):
+        pairs = g[np.isfinite(g["one_shot_psnr"]) & np.isfinite(g["arch_psnr"])]
+        bad = degenerate.loc[pairs.index]
+        for subset, sel in (("all", pairs), ("non-degenerate", pairs[~bad])):
+            row: dict[str, Any] = dict(zip(by, keys, strict=True))
+            row.update(subset=subset, trials=len(g), excluded=len(pairs) - len(sel))
+            res = correlate(
+                sel["one_shot_psnr"].to_numpy(),
+                sel["arch_psnr"].to_numpy(),
+                n_boot=n_boot,
+                seed=seed,
+                ci=ci,
+                min_pairs=min_pairs,
+            )
+            if not np.isfinite(g["one_shot_psnr"]).any():
+                res["note"] = (
+                    f"no one-shot PSNR (method {', '.join(map(str, g['method'].unique()))})"
+                )
+            row.update(res)
+            rows.append(row)
+    stat_cols = [f"{m}{s}" for m in METHODS for s in ("", "_lo", "_hi", "_p", "_boot")]
+    return pd.DataFrame(
+        rows, columns=[*by, "subset", "trials", "n", "excluded", *stat_cols, "note"]
+    )
+
+
+# -- checks and picks ---------------------------------------------------------------------------
+def mixed_settings(
+    df: pd.DataFrame, by: Iterable[str] | str = DEFAULT_BY, ignore: Iterable[str] = JOB_KEY_IGNORE
+) -> dict[tuple, list[str]]:
+    """Settings whose trials differ in config keys other than ``seed``, ``study`` and the
+    ignored ones: ``{setting: [keys]}``. Such a setting mixes experiments (e.g. other epochs);
+    add a key to ``by`` to split it."""
+    by = _check_by(by)
+    df = with_settings(df, by)
+    skip = {"seed", "study", *by, *ignore}
+    out = {}
+    for keys, g in _groups(df, by):
+        flats = [flatten(c) for c in g["config"]]
+        names = set().union(*flats) if flats else set()
+        differ = sorted(
+            k
+            for k in names
+            if not any(k == s or k.startswith(s + ".") for s in skip)
+            and len({repr(f.get(k)) for f in flats}) > 1
+        )
+        if differ:
+            out[keys] = differ
+    return out
+
+
+def best_and_worst(df: pd.DataFrame, by: Iterable[str] | str = DEFAULT_BY) -> pd.DataFrame:
+    """The best and the worst scored trial (architecture PSNR) of each setting: the rows of
+    ``df`` with the setting keys and a ``rank`` column (``best``/``worst``); one row
+    (``best``) where a setting has one scored trial; ties go to the lower seed."""
+    by = _check_by(by)
+    df = with_settings(df, by)
+    out = []
+    for _, g in _groups(df, by):
+        scored = g[np.isfinite(g["arch_psnr"])].sort_values(
+            ["arch_psnr", "seed"], ascending=[False, True]
+        )
+        if scored.empty:
+            continue
+        out.append(scored.iloc[[0]].assign(rank="best"))
+        if len(scored) > 1:
+            worst = scored.sort_values(["arch_psnr", "seed"], ascending=[True, True]).iloc[[0]]
+            out.append(worst.assign(rank="worst"))
+    if not out:
+        return df.iloc[0:0].assign(rank=pd.Series(dtype=str))
+    return pd.concat(out).reset_index(drop=True)

@@ -1,0 +1,145 @@
+"""The study's tables as text: Markdown, LaTeX (booktabs) and CSV."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .stats import DEGENERATE_DB, METHODS, PSNR_STATS
+
+_SYMBOL = {"pearson": "Pearson r", "spearman": "Spearman ρ", "kendall": "Kendall τ"}
+
+
+def fmt(v: Any, digits: int = 2) -> str:
+    """A number with ``digits`` decimals; ``'-'`` for NaN / None."""
+    if v is None:
+        return "-"
+    if isinstance(v, float) and not math.isfinite(v):
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def _by_of(table: pd.DataFrame, first_stat: str) -> list[str]:
+    cols = list(table.columns)
+    return cols[: cols.index(first_stat)]
+
+
+def display_table(table: pd.DataFrame, degenerate_db: float = DEGENERATE_DB) -> pd.DataFrame:
+    """The paper's table from :func:`setting_table`: text cells, PSNRs in dB to 2 decimals.
+
+    ``pruned`` / ``other`` columns appear only when some trial has that status."""
+    by = _by_of(table, "max")
+    out = pd.DataFrame({k: table[k].map(str) for k in by})
+    for s in PSNR_STATS:
+        out[s] = table[s].map(fmt)
+    for col in ("trials", "scored"):
+        out[col] = table[col].map(str)
+    out[f"< {degenerate_db:g} dB"] = table["degenerate"].map(str)
+    for col in ("diverged", "failed", "pruned", "other"):
+        if col in ("diverged", "failed") or table[col].sum() > 0:
+            out[col] = table[col].map(str)
+    out["runtime"] = table["runtime"]
+    return out
+
+
+def display_correlations(corr: pd.DataFrame, ci: float = 0.95) -> pd.DataFrame:
+    """The correlation table from :func:`correlation_table`: ``coef [lo, hi]`` cells."""
+    by = _by_of(corr, "subset")
+    out = pd.DataFrame({k: corr[k].map(str) for k in by})
+    out["subset"] = corr["subset"]
+    out["trials"] = corr["trials"].map(str)
+    out["n"] = corr["n"].map(str)
+    for m in METHODS:
+        out[f"{_SYMBOL[m]} [{ci:.0%} CI]"] = [
+            "-" if not math.isfinite(v) else f"{v:.2f} [{fmt(lo)}, {fmt(hi)}]"
+            for v, lo, hi in zip(corr[m], corr[f"{m}_lo"], corr[f"{m}_hi"], strict=True)
+        ]
+    out["note"] = corr["note"].fillna("")
+    return out
+
+
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?( \[.*\])?$|^\d+:\d\d$")
+
+
+def _numeric_like(values: Sequence[str]) -> bool:
+    """Numbers, ``coef [lo, hi]`` or ``m:ss`` cells (``-`` for missing): right-aligned."""
+    if not values or any(v == "" for v in values):
+        return False
+    return all(v == "-" or _NUMBER.match(v) for v in values)
+
+
+def to_markdown(frame: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table; numeric columns right-aligned."""
+
+    def cell(v: Any) -> str:
+        return str(v).replace("|", "\\|").replace("*", "\\*").replace("\n", " ")
+
+    cols = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(cell(c) for c in cols) + " |"]
+    align = ["---:" if _numeric_like(list(frame[c].map(str))) else "---" for c in frame.columns]
+    lines.append("|" + "|".join(align) + "|")
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+_LATEX_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "<": r"$<$",
+    ">": r"$>$",
+    "ρ": r"$\rho$",
+    "τ": r"$\tau$",
+}
+
+
+def latex_escape(text: str) -> str:
+    return "".join(_LATEX_ESCAPES.get(ch, ch) for ch in str(text))
+
+
+def to_latex(frame: pd.DataFrame, caption: str | None = None) -> str:
+    """A booktabs ``tabular`` (wrapped in a ``table`` with ``caption``), numbers right-aligned."""
+    align = "".join("r" if _numeric_like(list(frame[c].map(str))) else "l" for c in frame.columns)
+    lines = []
+    if caption:
+        lines += ["\\begin{table}[t]", "\\centering", f"\\caption{{{latex_escape(caption)}}}"]
+    lines += [f"\\begin{{tabular}}{{{align}}}", "\\toprule"]
+    lines.append(" & ".join(latex_escape(c) for c in frame.columns) + " \\\\")
+    lines.append("\\midrule")
+    for row in frame.itertuples(index=False):
+        lines.append(" & ".join(latex_escape(v) for v in row) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}"]
+    if caption:
+        lines.append("\\end{table}")
+    return "\n".join(lines) + "\n"
+
+
+def write_table(
+    table: pd.DataFrame, shown: pd.DataFrame, stem: Path, caption: str
+) -> dict[str, Path]:
+    """``stem.csv`` (the numbers, full precision), ``stem.md`` and ``stem.tex`` (as shown)."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "csv": stem.with_suffix(".csv"),
+        "md": stem.with_suffix(".md"),
+        "tex": stem.with_suffix(".tex"),
+    }
+    table.to_csv(paths["csv"], index=False)
+    paths["md"].write_text(to_markdown(shown))
+    paths["tex"].write_text(to_latex(shown, caption))
+    return paths

@@ -1,0 +1,111 @@
+"""The report: every file, index.md, and clear messages where a study is too small."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from dasip.study import load_records, write_report
+from dasip.study.report import main
+
+from .conftest import make_record, write
+
+REPORT_FILES = [
+    "index.md",
+    *(f"{stem}.{ext}" for stem in ("table", "table_nondegenerate", "correlations")
+      for ext in ("md", "csv", "tex")),
+]  # fmt: skip
+
+
+def test_report_of_the_hand_study(hand_study, tmp_path):
+    out = tmp_path / "report"
+    notes: list[str] = []
+    report = write_report(load_records(hand_study), out, n_boot=100, note=notes.append)
+    for name in REPORT_FILES:
+        assert (out / name).is_file(), name
+    # one scatter per (method, space, data, hparams) with trials holding both PSNRs: das only
+    assert sorted(p.name for p in (out / "scatter").iterdir()) == [
+        "das-sequential-blur-H1.png", "das-sequential-blur-H1.svg",
+    ]  # fmt: skip
+    arch = sorted(p.name for p in (out / "arch").iterdir())
+    assert arch == [
+        f"{m}-sequential-{o}-blur-H1_{r}.png"
+        for m, o in (("das", "all"), ("das", "good"), ("fixed", "all")) for r in ("best", "worst")
+    ]  # fmt: skip
+    index = (out / "index.md").read_text()
+    for p in report.files:  # index.md links every file it wrote
+        assert f"]({p.relative_to(out)})" in index
+    assert "![das · sequential · blur · H1](scatter/das-sequential-blur-H1.png)" in index
+    # NaN / diverged trials are reported, not dropped
+    assert any("2 trial(s) have no architecture PSNR (diverged: 1, failed: 1)" in n for n in notes)
+    assert "| das | sequential | all | blur | H1 | 27.00 | 21.90 | 25.00 | 7.50 |" in index
+    table = pd.read_csv(out / "table.csv")
+    assert list(table["trials"]) == [7, 4, 2]
+    assert (out / "table.tex").read_text().count("\\\\") == 4  # header and three rows
+    corr = pd.read_csv(out / "correlations.csv")
+    assert len(corr) == 6 and corr["pearson_boot"].max() > 0
+
+
+def test_cli_no_records(tmp_path, capsys):
+    assert main([str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "dasip-report: error: no trial records (record.json) found under" in err
+    assert "Traceback" not in err
+
+
+def test_cli_one_trial_per_setting_still_writes_the_table(tmp_path, capsys):
+    for i, ops in enumerate(("all", "good")):
+        write(tmp_path / "runs", f"{i}", make_record(seed=0, ops=ops, one_shot=20.0, arch=25.0))
+    assert main([str(tmp_path / "runs"), "--out", str(tmp_path / "r"), "--n-boot", "10"]) == 0
+    err = capsys.readouterr().err
+    assert "no setting has 3 or more trials with both PSNRs (at most 1)" in err
+    index = (tmp_path / "r" / "index.md").read_text()
+    assert (
+        "no correlation is computed" in index
+        and "1 pair(s): a correlation needs at least 3" in index
+    )
+    assert (tmp_path / "r" / "table.md").is_file()
+    assert (tmp_path / "r" / "arch" / "das-sequential-all-blur-H1_best.png").is_file()
+
+
+def test_cli_no_one_shot_psnr(tmp_path, capsys):
+    for seed in range(4):
+        write(tmp_path, f"{seed}", make_record(seed=seed, method="fixed", arch=20.0 + seed))
+    assert main([str(tmp_path), "--n-boot", "10"]) == 0
+    err = capsys.readouterr().err
+    assert "no trial has a one-shot PSNR (method: fixed); there is nothing to correlate" in err
+    out = tmp_path / "report"  # default: PATH/report
+    assert (out / "table.csv").is_file() and not (out / "scatter").exists()
+    assert "No scatter plot" in (out / "index.md").read_text()
+
+
+def test_cli_bad_arguments_are_messages(tmp_path, capsys):
+    write(tmp_path, "0", make_record(seed=0, arch=20.0))
+    assert main([str(tmp_path), "--by", "method,colour"]) == 2
+    assert "--by 'colour' is neither" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main([])
+    assert e.value.code == 2
+    assert "give one or more PATHs" in capsys.readouterr().err
+
+
+def test_cli_wandb(hand_study, tmp_path, monkeypatch, capsys):
+    """--wandb reads W&B runs (only wandb.Api mocked) and writes the same table."""
+    import wandb
+
+    from .test_records import FakeApi, _wandb_run_of
+
+    folder = load_records(hand_study)
+    from dasip.record import TrialRecord
+
+    runs = []
+    for i, r in enumerate(folder.to_dict("records")):
+        rec = TrialRecord(**{k: v for k, v in r.items() if k in TrialRecord.__dataclass_fields__})
+        runs.append(_wandb_run_of(rec, i))
+    monkeypatch.setattr(wandb, "Api", lambda: FakeApi(runs))
+    out = tmp_path / "wb"
+    assert main(["--wandb", "me/dasip", "--out", str(out), "--n-boot", "50"]) == 0
+    assert "13 trial(s)" in capsys.readouterr().out
+    write_report(folder, tmp_path / "folder", n_boot=50)
+    assert (out / "table.csv").read_text() == (tmp_path / "folder" / "table.csv").read_text()
+    assert "`wandb:me/dasip`" in (out / "index.md").read_text()

@@ -1,0 +1,193 @@
+"""The table and the correlations against numbers computed by hand on a fixed record set."""
+
+from __future__ import annotations
+
+import math
+from itertools import combinations
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from dasip.study import (
+    StudyError,
+    best_and_worst,
+    bootstrap_ci,
+    correlation_table,
+    format_min_sec,
+    load_records,
+    setting_table,
+)
+
+from .conftest import HAND_ALL, HAND_GOOD
+
+
+def _row(frame, **keys):
+    sel = np.ones(len(frame), dtype=bool)
+    for k, v in keys.items():
+        sel &= (frame[k] == v).to_numpy()
+    assert sel.sum() == 1, (keys, frame)
+    return frame[sel].iloc[0]
+
+
+def _hand_pearson(x, y):
+    x, y = np.asarray(x), np.asarray(y)
+    xc, yc = x - x.mean(), y - y.mean()
+    return float((xc * yc).sum() / math.sqrt((xc**2).sum() * (yc**2).sum()))
+
+
+def _hand_ranks(v):  # no ties in the hand set
+    return np.argsort(np.argsort(v)).astype(float) + 1
+
+
+def _hand_kendall(x, y):  # no ties: (concordant - discordant) / (n choose 2)
+    s = sum(np.sign(x[i] - x[j]) * np.sign(y[i] - y[j]) for i, j in combinations(range(len(x)), 2))
+    return s / (len(x) * (len(x) - 1) / 2)
+
+
+@pytest.mark.parametrize(
+    "seconds,text",
+    [(0, "0:00"), (0.49, "0:00"), (0.5, "0:01"), (59.5, "1:00"), (84.6, "1:25"), (3725, "62:05"),
+     (float("nan"), "-"), (None, "-")],
+)  # fmt: skip
+def test_format_min_sec(seconds, text):
+    assert format_min_sec(seconds) == text
+
+
+def test_table_by_hand_with_nan_and_diverged_trials(hand_study):
+    df = load_records(hand_study)
+    table = setting_table(df)
+    assert len(table) == 3  # das/all, das/good, fixed/all
+
+    arch = np.array([25.0, 27.0, 24.0, 26.0, 7.5])  # seeds 4, 5 have no architecture PSNR
+    row = _row(table, method="das", ops="all")
+    assert row["max"] == 27.0 and row["min"] == 7.5 and row["median"] == 25.0
+    assert row["mean"] == pytest.approx(arch.sum() / 5)
+    assert row["std"] == pytest.approx(math.sqrt(((arch - arch.mean()) ** 2).sum() / 4))
+    assert row["trials"] == 7 and row["scored"] == 5 and row["degenerate"] == 1
+    assert (row["ok"], row["diverged"], row["failed"], row["pruned"]) == (4, 2, 1, 0)
+    times = [t for *_, t in HAND_ALL.values()]
+    assert row["runtime_s"] == pytest.approx(sum(times) / 7)  # every trial, failed ones too
+    assert row["runtime"] == "0:57"  # 400 / 7 = 57.14 s
+
+    good = _row(table, method="das", ops="good")
+    g = np.array([a for _, a, _, _ in HAND_GOOD.values()])
+    assert good["mean"] == pytest.approx(g.mean()) and good["std"] == pytest.approx(g.std(ddof=1))
+    assert good["runtime"] == "1:47"  # (100 + 110 + 121 + 95) / 4 = 106.5 s, rounded half up
+
+    fixed = _row(table, method="fixed")
+    assert fixed["trials"] == 2 and fixed["max"] == 21.0 and fixed["mean"] == 20.5
+
+    nd = _row(setting_table(df, exclude_degenerate=True), method="das", ops="all")
+    kept = arch[arch >= 9]
+    assert nd["mean"] == pytest.approx(kept.mean()) and nd["min"] == 24.0
+    assert nd["scored"] == 4 and nd["trials"] == 7 and nd["degenerate"] == 1
+
+
+def test_a_setting_of_unscored_trials_has_nan_statistics_and_counts(tmp_path):
+    from .conftest import make_record, write
+
+    write(tmp_path, "a", make_record(seed=0, arch=None, status="diverged"))
+    write(tmp_path, "b", make_record(seed=1, arch=None, status="failed"))
+    row = setting_table(load_records(tmp_path)).iloc[0]
+    assert row["trials"] == 2 and row["scored"] == 0
+    assert all(math.isnan(row[s]) for s in ("max", "mean", "median", "min", "std"))
+
+
+def test_correlations_by_hand(hand_study):
+    df = load_records(hand_study)
+    corr = correlation_table(df, n_boot=300, seed=7)
+    # das/all: pairs with both PSNRs finite: seeds 0, 1, 2, 3, 6
+    x = np.array([20.0, 22.0, 18.0, 8.0, 23.0])
+    y = np.array([25.0, 27.0, 24.0, 26.0, 7.5])
+    row = _row(corr, method="das", ops="all", subset="all")
+    assert row["trials"] == 7 and row["n"] == 5 and row["excluded"] == 0
+    assert row["pearson"] == pytest.approx(_hand_pearson(x, y))
+    assert row["spearman"] == pytest.approx(_hand_pearson(_hand_ranks(x), _hand_ranks(y)))
+    assert row["kendall"] == pytest.approx(_hand_kendall(x, y))
+    r, n = row["pearson"], 5  # two-sided p-value of Pearson's r: t-test with n - 2 df
+    t = r * math.sqrt((n - 2) / (1 - r * r))
+    assert row["pearson_p"] == pytest.approx(2 * sps.t.sf(abs(t), n - 2))
+
+    # without degenerate runs (< 9 dB in either PSNR): seeds 3 (one-shot 8) and 6 (arch 7.5) out
+    nd = _row(corr, method="das", ops="all", subset="non-degenerate")
+    assert nd["n"] == 3 and nd["excluded"] == 2
+    xs, ys = x[:3], y[:3]
+    assert nd["pearson"] == pytest.approx(_hand_pearson(xs, ys))
+    assert nd["kendall"] == pytest.approx(_hand_kendall(xs, ys)) == 1.0
+
+    only_arch = correlation_table(df, degenerate_on="arch", n_boot=10)
+    assert _row(only_arch, method="das", ops="all", subset="non-degenerate")["n"] == 4
+
+    fixed = _row(corr, method="fixed", subset="all")
+    assert fixed["n"] == 0 and math.isnan(fixed["pearson"])
+    assert "no one-shot PSNR" in fixed["note"]
+
+
+def test_bootstrap_by_hand(hand_study):
+    df = load_records(hand_study)
+    n_boot, seed = 400, 11
+    corr = correlation_table(df, n_boot=n_boot, seed=seed)
+    row = _row(corr, method="das", ops="good", subset="all")
+    x = np.array([v[0] for v in HAND_GOOD.values()])
+    y = np.array([v[1] for v in HAND_GOOD.values()])
+    # the documented rule, computed with scipy one resample at a time
+    idx = np.random.default_rng(seed).integers(0, len(x), size=(n_boot, len(x)))
+    values = {"pearson": [], "spearman": [], "kendall": []}
+    for i in idx:
+        xb, yb = x[i], y[i]
+        if np.ptp(xb) == 0 or np.ptp(yb) == 0:
+            continue  # a coefficient of a constant resample is undefined: left out
+        values["pearson"].append(sps.pearsonr(xb, yb).statistic)
+        values["spearman"].append(sps.spearmanr(xb, yb).statistic)
+        values["kendall"].append(sps.kendalltau(xb, yb).statistic)
+    for m, v in values.items():
+        v = np.array(v)
+        v = v[np.isfinite(v)]
+        lo, hi = np.percentile(v, [2.5, 97.5])
+        assert row[f"{m}_lo"] == pytest.approx(lo, abs=1e-12), m
+        assert row[f"{m}_hi"] == pytest.approx(hi, abs=1e-12), m
+        assert row[f"{m}_boot"] == len(v)
+    # fixed seed: the same numbers again; another seed: other numbers
+    again = correlation_table(df, n_boot=n_boot, seed=seed)
+    assert _row(again, method="das", ops="good", subset="all")["pearson_lo"] == row["pearson_lo"]
+    other = bootstrap_ci(x, y, n_boot=n_boot, seed=seed + 1)
+    assert any(other[k] != row[k] for k in other)
+
+
+def test_bootstrap_with_ties_matches_scipy_per_resample():
+    rng = np.random.default_rng(3)
+    x = np.round(rng.normal(20, 2, 12))  # many ties
+    y = np.round(x + rng.normal(0, 2, 12))
+    out = bootstrap_ci(x, y, n_boot=200, seed=5, ci=0.9)
+    idx = np.random.default_rng(5).integers(0, 12, size=(200, 12))
+    taus = [sps.kendalltau(x[i], y[i]).statistic for i in idx]
+    rhos = [sps.spearmanr(x[i], y[i]).statistic for i in idx]
+    for name, vals in (("kendall", taus), ("spearman", rhos)):
+        vals = np.array([v for v in vals if np.isfinite(v)])
+        assert out[f"{name}_lo"] == pytest.approx(np.percentile(vals, 5), abs=1e-12)
+        assert out[f"{name}_hi"] == pytest.approx(np.percentile(vals, 95), abs=1e-12)
+
+
+def test_too_few_pairs_and_constant_values_say_why():
+    from dasip.study import correlate
+
+    res = correlate(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    assert math.isnan(res["pearson"]) and "needs at least 3" in res["note"]
+    res = correlate(np.array([1.0, 1.0, 1.0]), np.array([3.0, 4.0, 5.0]))
+    assert math.isnan(res["kendall"]) and "one-shot PSNR is the same" in res["note"]
+
+
+def test_best_and_worst(hand_study):
+    picks = best_and_worst(load_records(hand_study))
+    all_ = picks[(picks["method"] == "das") & (picks["ops"] == "all")]
+    assert dict(zip(all_["rank"], all_["seed"], strict=True)) == {"best": 1, "worst": 6}
+    assert set(picks[picks["method"] == "fixed"]["seed"]) == {0, 1}
+
+
+def test_by_config_key_and_bad_key(hand_study):
+    df = load_records(hand_study)
+    table = setting_table(df, "method,ops,hparams.alpha_lr")
+    assert list(table.columns[:3]) == ["method", "ops", "hparams.alpha_lr"]
+    with pytest.raises(StudyError, match="neither a record field nor a config key"):
+        setting_table(df, "method,colour")
