@@ -1,0 +1,189 @@
+"""What a sweep leaves behind: the best hyperparameters as a ready ``conf/hparams/`` preset, a
+summary, and one trial record per Optuna trial (``report.py`` reads records, never the study).
+
+Every job writes its own ``record.json``; a job that was killed could not, so the sweeper
+writes a ``failed`` record for it into its run directory (when that directory is on this
+machine).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from omegaconf import OmegaConf
+
+from ..models.optim import HParams
+from ..record import RECORD_FILE, TrialRecord
+from .study import redact
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .sweep import BOHBSweep
+
+log = logging.getLogger(__name__)
+
+RESULTS_FILE = "optimization_results.yaml"
+HPARAMS_PREFIX = "hparams."
+
+
+def export(sweep: BOHBSweep, study: Any) -> None:
+    """Best-effort: an export problem is logged, it never hides the sweep's own outcome."""
+    for step in (write_missing_records, write_results):
+        try:
+            step(sweep, study)
+        except Exception as e:  # pragma: no cover - reporting must not mask the sweep's error
+            log.warning("bohb sweeper: %s failed: %s", step.__name__, e)
+
+
+def hparams_name(sweep: BOHBSweep) -> str:
+    return str(sweep.s.get("hparams_name") or f"BOHB-{sweep.study_name}")
+
+
+def best_hparams(sweep: BOHBSweep, trial: Any, name: str) -> dict[str, Any]:
+    """The sweep's hparams preset with the best trial's ``hparams.*`` values, checked by
+    :class:`HParams` (the same keys as ``conf/hparams/H1.yaml``)."""
+    base = OmegaConf.to_container(sweep.config.hparams, resolve=True)
+    for key, value in trial.params.items():
+        if key.startswith(HPARAMS_PREFIX):
+            base[key[len(HPARAMS_PREFIX) :]] = value
+    base["name"] = name
+    return HParams.from_config(base).to_dict()
+
+
+def _yaml_scalar(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        s = repr(v)
+        mantissa, _, exp = s.partition("e")
+        if exp and "." not in mantissa:  # YAML 1.1 needs the dot: 1e-05 -> 1.0e-05
+            s = f"{mantissa}.0e{exp}"
+        return s
+    return yaml.safe_dump(v, default_flow_style=True).strip().removesuffix("...").strip()
+
+
+def hparams_yaml(values: dict[str, Any], header: list[str]) -> str:
+    lines = [f"# {h}" for h in header]
+    lines += [f"{k}: {_yaml_scalar(v)}" for k, v in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_results(sweep: BOHBSweep, study: Any) -> None:
+    from optuna.trial import TrialState
+
+    trials = study.get_trials(deepcopy=False)
+    counts: dict[str, int] = {}
+    for t in trials:
+        counts[t.state.name] = counts.get(t.state.name, 0) + 1
+    results: dict[str, Any] = {
+        "study_name": sweep.study_name,
+        "storage": redact(sweep.storage_url),
+        "objective": sweep.objective,
+        "direction": sweep.direction,
+        "n_trials": int(sweep.s.n_trials),
+        "trials": counts,
+        "budget_epochs": {
+            "min": int(sweep.s.min_budget),
+            "max": sweep.max_resource,
+            "reduction_factor": int(sweep.s.reduction_factor),
+        },
+    }
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    if complete:
+        best = study.best_trial
+        name = hparams_name(sweep)
+        values = best_hparams(sweep, best, name)
+        header = [
+            f"BOHB stand-in (Optuna TPE + Hyperband): best trial {best.number} of study "
+            f"{sweep.study_name}",
+            f"{sweep.objective} = {best.value:.4f} dB ({sweep.direction}), "
+            f"{best.last_step or '-'} epochs on the report axis; storage {redact(sweep.storage_url)}",
+            f"use: python search.py hparams={name}",
+        ]
+        other = {k: v for k, v in best.params.items() if not k.startswith(HPARAMS_PREFIX)}
+        if other:
+            header.append(f"also tuned (not hparams): {other}")
+        text = hparams_yaml(values, header)
+        files = [sweep.sweep_dir / "hparams" / f"{name}.yaml"]
+        if sweep.s.get("hparams_dir"):
+            files.append(Path(str(sweep.s.hparams_dir)) / f"{name}.yaml")
+        for path in files:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        results["best"] = {
+            "trial": best.number,
+            "value": best.value,
+            "params": dict(best.params),
+            "record": best.user_attrs.get("record"),
+        }
+        results["hparams"] = {"name": name, "files": [str(p) for p in files]}
+        log.info(
+            "bohb sweeper: best trial %d, %s=%.3f; hparams preset %s written to %s",
+            best.number,
+            sweep.objective,
+            best.value,
+            name,
+            ", ".join(str(p) for p in files),
+        )
+    else:
+        log.warning("bohb sweeper: no COMPLETE trial yet: no hparams preset written")
+    (sweep.sweep_dir / RESULTS_FILE).write_text(yaml.safe_dump(results, sort_keys=False))
+
+
+def write_missing_records(sweep: BOHBSweep, study: Any) -> None:
+    """A ``failed`` record for every finished trial whose job left none (a killed job)."""
+    from optuna.trial import TrialState
+
+    for t in study.get_trials(deepcopy=False):
+        if t.state != TrialState.FAIL:
+            continue
+        run_dir = Path(t.user_attrs.get("run_dir") or sweep.sweep_dir / f"trial_{t.number:04d}")
+        if not run_dir.is_dir() or (run_dir / RECORD_FILE).exists():
+            continue
+        job_cfg = run_dir / ".hydra" / "config.yaml"
+        config = OmegaConf.to_container(OmegaConf.load(job_cfg)) if job_cfg.is_file() else {}
+
+        def get(key: str, default: Any = "?", config=config) -> Any:
+            node: Any = config
+            for part in key.split("."):
+                if not isinstance(node, dict) or part not in node:
+                    return default
+                node = node[part]
+            return node
+
+        record = TrialRecord(
+            study=str(get("study", sweep.study_name)),
+            seed=int(get("seed", 0)),
+            method=str(get("method.name")),
+            data=str(get("data.name")),
+            ops=str(get("ops.name")),
+            space=str(get("space.name")),
+            hparams=str(get("hparams.name")),
+            status="failed",
+            error=str(
+                t.user_attrs.get("error")
+                or "the job ended without a record (killed; its heartbeat went stale)"
+            ),
+            config=config,
+            run_dir=str(run_dir.resolve()),
+            extra={
+                "hpo": {
+                    "study_name": sweep.study_name,
+                    "trial_number": t.number,
+                    "objective": sweep.objective,
+                    "params": dict(t.params),
+                    "state": "FAIL",
+                    "value": None,
+                    "epochs": t.last_step,
+                    "intermediate_values": {
+                        str(k): v for k, v in t.intermediate_values.items() if math.isfinite(v)
+                    },
+                    "written_by": "sweeper",
+                }
+            },
+        )
+        record.write(run_dir)
+        log.info("trial %d: wrote a failed record to %s", t.number, run_dir)

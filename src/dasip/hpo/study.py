@@ -1,0 +1,183 @@
+"""What the sweeper and its jobs share: the Optuna storage, the study's settings, the pruner and
+the storage heartbeat.
+
+The sweeper writes the settings a job needs (objective, Hyperband budgets, heartbeat interval)
+into the study itself (user attribute :data:`SETTINGS_ATTR`), so a job anywhere, given only the
+storage URL, the study name and its trial number, rebuilds the same pruner.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import warnings
+from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: the study user attribute holding :func:`study_settings`
+SETTINGS_ATTR = "dasip_bohb"
+#: the objectives (a record field each) and the Lightning metric each phase reports per epoch
+OBJECTIVES = ("one_shot_psnr", "arch_psnr")
+#: settings that must not change when a study is resumed
+FIXED_SETTINGS = ("objective", "direction", "min_resource", "max_resource", "reduction_factor")
+#: seconds SQLite waits for a lock (jobs of a parallel launcher write to the same file)
+SQLITE_TIMEOUT_S = 60
+
+
+@contextmanager
+def quiet_optuna():
+    """Silence Optuna's experimental warnings for the heartbeat API we rely on on purpose."""
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        warnings.filterwarnings("ignore", message=".*Heartbeat of storage is supposed.*")
+        warnings.filterwarnings("ignore", category=FutureWarning, module="optuna")
+        yield
+
+
+def sqlite_url(path: str | Path) -> str:
+    """``sqlite:////abs/path`` for a file (absolute, so a job in another cwd finds it)."""
+    return "sqlite:///" + str(Path(path).resolve())
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for logs and files (keep passwords out of URLs anyway:
+    jobs receive the URL as an override; see docs/hpo.md)."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+def make_storage(
+    url: str,
+    engine_kwargs: Mapping[str, Any] | None = None,
+    heartbeat_interval: int | None = None,
+    grace_period: int | None = None,
+    max_retry: int | None = None,
+):
+    """An Optuna ``RDBStorage`` on any SQLAlchemy URL.
+
+    With ``heartbeat_interval`` the storage knows the heartbeat: trials whose last heartbeat is
+    older than ``grace_period`` seconds are failed by ``fail_stale_trials`` and re-queued (a
+    copy with the same parameters, WAITING) by ``RetryHeartbeatStaleTrialCallback`` (Optuna 5's
+    name for ``RetryFailedTrialCallback``), at most ``max_retry`` times per original trial.
+    """
+    import optuna
+
+    kwargs = dict(engine_kwargs or {})
+    if url.startswith("sqlite") and "connect_args" not in kwargs:
+        kwargs["connect_args"] = {"timeout": SQLITE_TIMEOUT_S}
+    heartbeat: dict[str, Any] = {}
+    if heartbeat_interval:
+        heartbeat = {
+            "heartbeat_interval": int(heartbeat_interval),
+            "grace_period": int(grace_period) if grace_period else None,
+            "heartbeat_stale_trial_callback": retry_callback(max_retry),
+        }
+    with quiet_optuna():
+        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, **heartbeat)
+
+
+def retry_callback(max_retry: int | None):
+    """Optuna's ``RetryHeartbeatStaleTrialCallback`` (the new name of ``RetryFailedTrialCallback``)
+    that re-queues a copy of a dead trial with its parameters, minus the pruner's and sampler's
+    bookkeeping of the dead run (``completed_rung_*``: Hyperband would take the copy for one
+    that already passed its first rungs)."""
+    import optuna
+
+    class RetryStaleTrial(optuna.storages.RetryHeartbeatStaleTrialCallback):
+        def __call__(self, study: Any, trial: Any) -> None:
+            trial = copy.deepcopy(trial)
+            trial.system_attrs = {
+                k: v
+                for k, v in trial.system_attrs.items()
+                if not k.startswith(("completed_rung_", "tpe:"))
+            }
+            super().__call__(study, trial)
+
+    with quiet_optuna():
+        return RetryStaleTrial(max_retry=max_retry)
+
+
+def close_storage(storage: Any) -> None:
+    """Release the storage's connections (a basic-launcher sweep opens one per job)."""
+    try:
+        storage.remove_session()
+        storage.engine.dispose()
+    except Exception as e:  # pragma: no cover - closing must never fail a trial
+        log.debug("could not close the storage: %s", e)
+
+
+def make_pruner(settings: Mapping[str, Any]):
+    """Hyperband over epochs: the step a job reports is the number of epochs it has trained."""
+    import optuna
+
+    return optuna.pruners.HyperbandPruner(
+        min_resource=int(settings["min_resource"]),
+        max_resource=int(settings["max_resource"]),
+        reduction_factor=int(settings["reduction_factor"]),
+    )
+
+
+def study_settings(study: Any) -> dict[str, Any]:
+    settings = study.user_attrs.get(SETTINGS_ATTR)
+    if not settings:
+        raise RuntimeError(
+            f"study {study.study_name!r} was not created by the bohb sweeper (no "
+            f"{SETTINGS_ATTR!r} user attribute)"
+        )
+    return dict(settings)
+
+
+def trial_id(storage: Any, study_name: str, number: int) -> int:
+    study_id = storage.get_study_id_from_name(study_name)
+    return storage.get_trial_id_from_study_id_trial_number(study_id, int(number))
+
+
+class Heartbeat:
+    """Records an Optuna storage heartbeat for some trials every ``interval`` seconds.
+
+    The sweeper beats for the trials of a launch until the launcher returns (so a job queued on
+    a cluster is not taken for dead), the job for its own trial while it runs; a trial goes
+    stale only when both are gone. A failed write (a locked SQLite file) is logged and retried
+    at the next beat.
+    """
+
+    def __init__(self, storage: Any, trial_ids: Iterable[int], interval: int | None):
+        self.storage = storage
+        self.trial_ids = list(trial_ids)
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def beat(self) -> None:
+        for tid in self.trial_ids:
+            try:
+                self.storage.record_heartbeat(tid)
+            except Exception as e:
+                log.warning("heartbeat of trial id %s not recorded: %s", tid, e)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.beat()
+
+    def __enter__(self) -> Heartbeat:
+        if self.interval and self.trial_ids:
+            self.beat()
+            self._thread = threading.Thread(target=self._run, name="optuna-heartbeat", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
