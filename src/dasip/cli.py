@@ -27,13 +27,22 @@ def _fail(e: ConfigError) -> None:
 
 def search(cfg: DictConfig) -> float | None:
     """Run one trial of ``cfg.method`` (default: DAS). Returns the architecture PSNR."""
-    from .trial import run_trial
+    from .trial import finished_record, prepare, run_trial
 
     try:
         if cfg.get("optuna") is not None:  # a job of the BOHB sweeper: one Optuna trial
             from .hpo.job import run_optuna_trial
 
             return run_optuna_trial(cfg, _run_dir())
+        if cfg.get("resume", True):
+            prepare(cfg)  # bad input is still an error, even for a job that is done
+            done = finished_record(cfg, _run_dir())
+            if done is not None:
+                print(
+                    f"[dasip] already done in {_run_dir()} (status={done['status']}, "
+                    f"arch_psnr={done.get('arch_psnr')}): skipped; resume=false runs it again"
+                )
+                return done.get("arch_psnr")
         record = run_trial(cfg, _run_dir())
     except ConfigError as e:
         _fail(e)

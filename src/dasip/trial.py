@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from . import config as C
 from .methods import METHODS, MethodResult, TrialContext
-from .record import TrialRecord, git_revision, package_versions, read_record
+from .record import RECORD_FILE, TrialRecord, git_revision, job_key, package_versions, read_record
 
 log = logging.getLogger(__name__)
 MODEL_FILE = "model.pt"
@@ -120,6 +120,27 @@ def run_trial(
     if failure is not None and cfg.get("raise_on_failure", False):
         raise failure
     return record
+
+
+def finished_record(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any] | None:
+    """The record of this same job already in ``run_dir``, if that job finished.
+
+    "Same job" is :func:`dasip.record.job_key` (the resolved config, less logging and other keys
+    that do not change what is computed); "finished" is any status but ``failed``, so a rerun of
+    an interrupted multirun (same ``hydra.sweep.dir``) skips its done jobs and retries the rest.
+    """
+    path = Path(run_dir) / RECORD_FILE
+    if not path.is_file():
+        return None
+    try:
+        rec = read_record(path)
+    except (OSError, ValueError):
+        return None  # a half-written or foreign file: run the job again
+    if rec.get("status") == "failed":
+        return None
+    if job_key(rec) != job_key({"config": OmegaConf.to_container(cfg, resolve=True)}):
+        return None
+    return rec
 
 
 def _fill(record: TrialRecord, result: MethodResult) -> None:

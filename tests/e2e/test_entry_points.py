@@ -118,3 +118,36 @@ def test_wandb_offline_run_holds_the_record_summary(tmp_path):
     assert len(runs) == 1
     files = {p.name for p in runs[0].rglob("*")}
     assert any(name.endswith(".wandb") for name in files)
+
+
+def test_rerun_of_an_interrupted_multirun_skips_done_jobs_and_retries_the_rest(tmp_path):
+    """A study rerun with the same sweep dir neither loses nor duplicates trials: finished jobs
+    are skipped (their records untouched), missing and failed ones run, a changed config runs."""
+    sweep = tmp_path / "sweep"
+    args = ["-m", f"hydra.sweep.dir={sweep}", "seed=range(3)", "epochs=1"]
+    _run("search.py", args, tmp_path)
+    first = {p.parent.name: read_record(p.parent) for p in sweep.glob(f"*/{RECORD_FILE}")}
+    assert sorted(first) == ["0", "1", "2"]
+    # interrupt: job 1 never wrote its record; job 2 failed
+    (sweep / "1" / RECORD_FILE).unlink()
+    failed = dict(first["2"], status="failed")
+    (sweep / "2" / RECORD_FILE).write_text(json.dumps(failed) + "\n")
+
+    out = _run("search.py", args, tmp_path)
+    assert out.stdout.count("already done") == 1
+    again = {p.parent.name: read_record(p.parent) for p in sweep.glob(f"*/{RECORD_FILE}")}
+    assert again["0"] == first["0"]  # skipped, untouched
+    assert again["1"]["created"] != first["1"]["created"] and again["1"]["status"] == "ok"
+    assert again["2"]["status"] == "ok"
+    assert again["1"]["arch_psnr"] == pytest.approx(first["1"]["arch_psnr"], abs=1e-6)
+
+    # a different config in the same folder is a different job: it runs
+    out = _run("search.py", ["-m", f"hydra.sweep.dir={sweep}", "seed=0", "epochs=2"], tmp_path)
+    assert "already done" not in out.stdout
+    assert read_record(sweep / "0")["search_epochs"] == 2
+    out = _run(
+        "search.py",
+        ["-m", f"hydra.sweep.dir={sweep}", "seed=0", "epochs=2", "resume=false"],
+        tmp_path,
+    )
+    assert "already done" not in out.stdout

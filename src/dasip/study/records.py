@@ -7,7 +7,6 @@ This module reads JSON; it imports no training code.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -17,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..record import RECORD_FILE, STATUSES
+from ..record import JOB_KEY_IGNORE, RECORD_FILE, STATUSES, flatten, job_key
 
 #: the record's scalar fields, the DataFrame's first columns
 RECORD_FIELDS = (
@@ -43,22 +42,6 @@ RECORD_FIELDS = (
     "created",
 )
 NUMERIC_FIELDS = ("one_shot_psnr", "arch_psnr", "search_time_s", "train_time_s", "total_time_s")
-#: the fields that name a job when a record carries no config
-CORE_FIELDS = ("study", "method", "data", "ops", "space", "hparams", "seed")
-#: config keys that do not change what a trial computes: a rerun that differs only in these is
-#: the same job (dotted paths; a key also covers everything below it)
-JOB_KEY_IGNORE = (
-    "logger",
-    "trainer.enable_progress_bar",
-    "trainer.log_every_n_steps",
-    "trainer.check_val_every_n_epoch",
-    "trainer.accelerator",
-    "trainer.devices",
-    "method.log_alphas",
-    "num_threads",
-    "save_model",
-    "raise_on_failure",
-)
 
 
 class StudyError(ValueError):
@@ -66,18 +49,6 @@ class StudyError(ValueError):
 
 
 # -- helpers on nested configs ------------------------------------------------------------------
-def flatten(d: Mapping[str, Any] | None, prefix: str = "") -> dict[str, Any]:
-    """``{"a": {"b": 1}} -> {"a.b": 1}``; lists are leaves."""
-    out: dict[str, Any] = {}
-    for k, v in (d or {}).items():
-        key = f"{prefix}{k}"
-        if isinstance(v, Mapping) and v:
-            out.update(flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
-
-
 def config_value(config: Mapping[str, Any] | None, key: str, default: Any = None) -> Any:
     """The value at a dotted ``key`` of a nested config, or ``default``."""
     node: Any = config or {}
@@ -86,28 +57,6 @@ def config_value(config: Mapping[str, Any] | None, key: str, default: Any = None
             return default
         node = node[part]
     return node
-
-
-def _ignored(key: str, ignore: Iterable[str]) -> bool:
-    return any(key == k or key.startswith(k + ".") for k in ignore)
-
-
-def job_key(record: Mapping[str, Any], ignore: Iterable[str] = JOB_KEY_IGNORE) -> str:
-    """The identity of the job a record comes from.
-
-    Two records are reruns of the same job when their resolved configs are equal once the keys
-    in ``ignore`` (logging, progress bars, threads, device: nothing that changes what is
-    computed) are removed. The config holds the study name, method, data, ops, space, hparams,
-    seed, epochs and every other override. A record without a config falls back to its
-    :data:`CORE_FIELDS`.
-    """
-    config = record.get("config") or {}
-    if config:
-        flat = {k: v for k, v in flatten(config).items() if not _ignored(k, ignore)}
-        text = json.dumps(flat, sort_keys=True, default=str)
-    else:
-        text = json.dumps({k: record.get(k) for k in CORE_FIELDS}, sort_keys=True, default=str)
-    return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
 # -- reading ------------------------------------------------------------------------------------
