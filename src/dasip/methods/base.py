@@ -116,6 +116,17 @@ class TrialContext:
         net = net.to("cpu")
         return evaluate_psnr(net, x, y, self.cfg.data.eval_batch_size, self.cfg.psnr.data_range)
 
+    def search_module_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments every search LightningModule of this trial shares."""
+        cfg = self.cfg
+        return {
+            "epochs": int(cfg.epochs),
+            "steps_per_epoch": cfg.data.batches_per_epoch,
+            "loss_reduction": cfg.loss.reduction,
+            "data_range": cfg.psnr.data_range,
+            "log_alphas": cfg.method.get("log_alphas", True),
+        }
+
     # -- the architecture-validation protocol -----------------------------------------------
     def train_architecture(
         self, genotype: Any, epochs: int | None = None, log_prefix: str = "retrain/"

@@ -19,11 +19,7 @@ def run(ctx: TrialContext) -> MethodResult:
     module = SupernetModule(
         body,
         ctx.hparams,
-        epochs=epochs,
-        steps_per_epoch=cfg.data.batches_per_epoch,
-        loss_reduction=cfg.loss.reduction,
-        data_range=cfg.psnr.data_range,
-        log_alphas=cfg.method.get("log_alphas", True),
+        **ctx.search_module_kwargs(),
         order=int(cfg.method.get("order", 1)),
         xi=cfg.method.get("xi"),
         eps=float(cfg.method.get("eps", 0.01)),

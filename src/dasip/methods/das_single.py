@@ -168,11 +168,7 @@ def run(ctx: TrialContext) -> MethodResult:
     module = SingleLevelSupernetModule(
         body,
         ctx.hparams,
-        epochs=epochs,
-        steps_per_epoch=cfg.data.batches_per_epoch,
-        loss_reduction=cfg.loss.reduction,
-        data_range=cfg.psnr.data_range,
-        log_alphas=cfg.method.get("log_alphas", True),
+        **ctx.search_module_kwargs(),
     )
     with warnings.catch_warnings():  # the frozen ops are in eval mode on purpose
         warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode")
