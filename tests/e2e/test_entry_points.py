@@ -112,12 +112,23 @@ def test_multirun_over_seeds_data_and_ops(tmp_path):
 
 
 def test_wandb_offline_run_holds_the_record_summary(tmp_path):
+    """One offline W&B run per trial, grouped by study, whose summary holds the record's fields
+    (so a W&B scatter of arch_psnr against one_shot_psnr over a group works once synced)."""
+    from .wandb_offline import run_info, run_summary
+
     cfg = compose_cfg(overrides=["logger=wandb", "logger.mode=offline", "study=unit"])
-    run_trial(cfg, tmp_path)
-    runs = list((tmp_path / "wandb").glob("offline-run-*"))
+    rec = run_trial(cfg, tmp_path)
+    runs = list((tmp_path / "wandb").glob("offline-run-*/run-*.wandb"))
     assert len(runs) == 1
-    files = {p.name for p in runs[0].rglob("*")}
-    assert any(name.endswith(".wandb") for name in files)
+    summary = run_summary(runs[0])
+    for key in ("study", "seed", "method", "data", "ops", "genotype", "status", "git_rev"):
+        assert summary[key] == getattr(rec, key), key
+    assert summary["arch_psnr"] == pytest.approx(rec.arch_psnr)
+    assert summary["one_shot_psnr"] == pytest.approx(rec.one_shot_psnr)
+    assert "search/val/psnr" in summary and "search/alpha/0/grad" in summary
+    info = run_info(runs[0])
+    assert info["group"] == "unit" and info["job_type"] == "das"
+    assert info["name"] == "das-blur-all-sequential-s0"
 
 
 def test_rerun_of_an_interrupted_multirun_skips_done_jobs_and_retries_the_rest(tmp_path):
