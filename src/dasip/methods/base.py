@@ -150,6 +150,31 @@ class TrialContext:
         status = "diverged" if module.diverged or not math.isfinite(psnr) else "ok"
         return TrainedArchitecture(genotype, psnr, status, time.perf_counter() - start, module)
 
+    def search_result(
+        self, body: Any, module: Any, search_time: float, **extra: Any
+    ) -> tuple[MethodResult, Any]:
+        """The result of a finished supernet search: its one-shot PSNR, the derived (argmax)
+        genotype, the alphas and ``extra``. A diverged supernet is flagged
+        (``extra.search_diverged``); the argmax of its alphas is still an architecture to score.
+        """
+        one_shot = self.psnr(module.net)
+        genotype = body.derive()
+        result = MethodResult(
+            genotype=str(genotype),
+            one_shot_psnr=one_shot,
+            search_time_s=search_time,
+            search_epochs=int(self.cfg.epochs),
+            alpha_probs=body.alpha_probs().tolist(),
+            extra={
+                "op_names": list(body.op_names),  # the alpha_probs columns (cell: + zero)
+                "alpha_steps": module.alpha_steps,
+                **extra,
+            },
+        )
+        if module.diverged or not math.isfinite(one_shot):
+            result.extra["search_diverged"] = True
+        return result, genotype
+
     def retrain(self, result: MethodResult, genotype: Any) -> MethodResult:
         """Finish a search method's ``result``: retrain its derived ``genotype`` from scratch and
         fill in the architecture PSNR, training time and status (diverged if either the search

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 
 import pytorch_lightning as pl
@@ -27,23 +26,7 @@ def run(ctx: TrialContext) -> MethodResult:
     start = time.perf_counter()
     ctx.trainer(epochs).fit(module, datamodule=ctx.datamodule(with_alpha_stream=True))
     search_time = time.perf_counter() - start
-    one_shot = ctx.psnr(module.net)
-    genotype = body.derive()
-    result = MethodResult(
-        genotype=str(genotype),
-        one_shot_psnr=one_shot,
-        search_time_s=search_time,
-        search_epochs=epochs,
-        alpha_probs=body.alpha_probs().tolist(),
-        extra={
-            "op_names": list(body.op_names),  # the alpha_probs columns (cell: + zero)
-            "alpha_steps": module.alpha_steps,
-            "order": module.order,
-        },
-    )
-    if module.diverged or not math.isfinite(one_shot):
-        # the supernet diverged; the argmax of its alphas is still an architecture to score
-        result.extra["search_diverged"] = True
+    result, genotype = ctx.search_result(body, module, search_time, order=module.order)
     if not cfg.method.get("retrain", True):
         # one-shot only (the HPO objective one_shot_psnr): no architecture validation, no model
         result.status = "diverged" if result.extra.get("search_diverged") else "ok"

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import os
 import time
 import warnings
@@ -174,26 +173,16 @@ def run(ctx: TrialContext) -> MethodResult:
         warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode")
         ctx.trainer(epochs).fit(module, datamodule=ctx.datamodule(with_alpha_stream=True))
     search_time = time.perf_counter() - start
-    one_shot = ctx.psnr(module.net)
-    genotype = body.derive()
     hits = [i["cache"] == "hit" for i in infos.values()]
-    result = MethodResult(
-        genotype=str(genotype),
-        one_shot_psnr=one_shot,
-        search_time_s=search_time,
-        search_epochs=epochs,
-        alpha_probs=body.alpha_probs().tolist(),
-        extra={
-            "op_names": list(ctx.op_names),
-            "alpha_steps": module.alpha_steps,
-            "pretrain_cache_hit": bool(hits) and all(hits),
-            "pretrain": {
-                "seconds": pretrain_time,
-                "epochs": int(cfg.method.pretrain_epochs),
-                "networks": infos,
-            },
+    result, genotype = ctx.search_result(
+        body,
+        module,
+        search_time,
+        pretrain_cache_hit=bool(hits) and all(hits),
+        pretrain={
+            "seconds": pretrain_time,
+            "epochs": int(cfg.method.pretrain_epochs),
+            "networks": infos,
         },
     )
-    if module.diverged or not math.isfinite(one_shot):
-        result.extra["search_diverged"] = True
     return ctx.retrain(result, genotype)
