@@ -27,10 +27,12 @@ def test_report_of_a_real_tiny_multirun(tmp_path):
     out = sweep / "report"
     expected = [
         "index.md",
-        *(f"{s}.{e}" for s in ("table", "table_nondegenerate", "correlations") for e in ("md", "csv", "tex")),
+        *(f"{s}.{e}" for s in ("table", "table_nondegenerate", "correlations")
+          for e in ("md", "csv", "tex")),
         "scatter/das-sequential-blur-H1.png",
         "scatter/das-sequential-blur-H1.svg",
-        *(f"arch/das-sequential-{o}-blur-H1_{r}.png" for o in ("all", "good") for r in ("best", "worst")),
+        *(f"arch/das-sequential-{o}-blur-H1_{r}.png" for o in ("all", "good")
+          for r in ("best", "worst")),
     ]  # fmt: skip
     for name in expected:
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name

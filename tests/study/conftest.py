@@ -1,8 +1,9 @@
-"""Small fixed record sets, written as ``record.json`` files the way the trial runner writes them."""
+"""Small fixed record sets, written as ``record.json`` files as the trial runner writes them."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -99,3 +100,16 @@ def hand_study(tmp_path) -> Path:
 
 def read(path: Path) -> dict:
     return json.loads(path.read_text())
+
+
+def markdown_rows(text: str) -> list[list[str]]:
+    """The cells of every row of the Markdown tables in ``text``, header rows too (not the
+    alignment rows); an escaped ``\\|`` stays in its cell."""
+    rows = []
+    for line in text.splitlines():
+        line = line.strip()
+        if len(line) > 1 and line[0] == line[-1] == "|":
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line[1:-1])]
+            if not all(re.fullmatch(r":?-+:?", c) for c in cells):
+                rows.append(cells)
+    return rows

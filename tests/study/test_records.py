@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import types
 
@@ -9,8 +11,16 @@ import numpy as np
 import pytest
 
 from dasip.loggers import finish_loggers
-from dasip.study import StudyError, job_key, load_records, load_wandb, mixed_settings
-from dasip.study.records import RECORD_FIELDS
+from dasip.record import TrialRecord, read_record
+from dasip.study import (
+    StudyError,
+    combine_records,
+    job_key,
+    load_records,
+    load_wandb,
+    mixed_settings,
+)
+from dasip.study.records import RECORD_FIELDS, scalar_fields
 
 from .conftest import make_record, write
 
@@ -54,15 +64,80 @@ def test_reruns_of_a_job_count_once_newest_kept(tmp_path):
     assert list(mixed.values()) == [["epochs"]]
 
 
+def test_every_scalar_record_field_is_a_column(tmp_path):
+    rec = make_record(
+        seed=3, one_shot=19.0, arch=21.0, search_epochs=2, retrain_epochs=1, error="boom",
+        git_rev="abc", run_dir="runs/3", alpha_probs=[[0.5, 0.5]], extra={"k": 1},
+        versions={"dasip": "0.1.0"},
+    )  # fmt: skip
+    d = rec.to_dict()
+    scalars = [k for k, v in d.items() if not isinstance(v, (dict, list))]
+    assert None not in [d[k] for k in scalars]  # every field filled: none is missed as empty
+    assert list(RECORD_FIELDS) == scalars  # derived from the record, in its order
+    write(tmp_path, "0", rec)
+    row = load_records(tmp_path).iloc[0]
+    assert {k: row[k] for k in RECORD_FIELDS} == pytest.approx({k: d[k] for k in scalars})
+
+
+def test_a_new_record_field_becomes_a_column():
+    @dataclasses.dataclass
+    class Newer(TrialRecord):
+        gpu_hours: float | None = None
+
+    assert scalar_fields(Newer) == (*RECORD_FIELDS, "gpu_hours")
+
+
 def test_unreadable_files_are_skipped_and_listed(tmp_path):
     write(tmp_path, "ok", make_record(seed=0, arch=20.0))
-    (tmp_path / "broken").mkdir()
-    (tmp_path / "broken" / "record.json").write_text("{not json")
-    (tmp_path / "other").mkdir()
-    (tmp_path / "other" / "record.json").write_text('{"hello": 1}')
+    files = {
+        "broken": "{not json",
+        "other": '{"hello": 1}',
+        "empty": "\n\n",
+        "list": "[1, 2]",
+    }
+    for name, text in files.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "record.json").write_text(text)
     df = load_records(tmp_path)
     assert len(df) == 1
-    assert sorted(p.split("/")[-2] for p, _ in df.attrs["skipped"]) == ["broken", "other"]
+    why = {p.split("/")[-2]: reason for p, reason in df.attrs["skipped"]}
+    assert why == {
+        "broken": why["broken"],
+        "other": "not a trial record (no status, no arch_psnr)",
+        "empty": "not a readable record: empty file",
+        "list": "not a readable record: not a JSON object",
+    }
+    assert why["broken"].startswith("not a readable record: not JSON: Expecting property name")
+
+
+def test_one_reader_for_every_record_file(tmp_path):
+    """The study reads records with ``dasip.record.read_record``: one JSON object on one line or
+    on several, or JSON lines (the last one is the current record)."""
+    rec = make_record(seed=0, arch=20.0).to_dict()
+    (tmp_path / "pretty").mkdir()
+    (tmp_path / "pretty" / "record.json").write_text(json.dumps(rec, indent=2))
+    (tmp_path / "lines").mkdir()
+    older = {**rec, "arch_psnr": 1.0, "seed": 1}
+    (tmp_path / "lines" / "record.json").write_text(
+        f"{json.dumps(older)}\n{json.dumps({**rec, 'seed': 1})}\n"
+    )
+    assert read_record(tmp_path / "pretty") == rec
+    assert read_record(tmp_path / "lines" / "record.json")["arch_psnr"] == 20.0
+    df = load_records(tmp_path, keep_duplicates=True)
+    assert sorted(df["seed"]) == [0, 1] and list(df["arch_psnr"]) == [20.0, 20.0]
+    with pytest.raises(FileNotFoundError, match="no trial record at"):
+        read_record(tmp_path / "missing")
+
+
+def test_folders_combined_count_each_job_once(hand_study):
+    search, everything = load_records(hand_study / "search"), load_records(hand_study)
+    df = combine_records([search, everything])
+    assert len(df) == 13 and df.attrs["n_records"] == 11 + 13
+    assert len(df.attrs["duplicates"]) == 11 and df.attrs["sources"] == [
+        str(hand_study / "search"), str(hand_study)
+    ]  # fmt: skip
+    assert len(combine_records([search, everything], keep_duplicates=True)) == 24
+    assert combine_records([search]) is search
 
 
 def test_no_records_is_a_clear_error(tmp_path):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from dasip.study import load_records, write_report
+from dasip.study import ReportOptions, build_report, load_records, render_report, write_report
 from dasip.study.report import main
 
-from .conftest import make_record, write
+from .conftest import make_record, markdown_rows, write
 
 REPORT_FILES = [
     "index.md",
@@ -20,7 +20,7 @@ REPORT_FILES = [
 def test_report_of_the_hand_study(hand_study, tmp_path):
     out = tmp_path / "report"
     notes: list[str] = []
-    report = write_report(load_records(hand_study), out, n_boot=100, note=notes.append)
+    report = write_report(load_records(hand_study), out, ReportOptions(n_boot=100), notes.append)
     for name in REPORT_FILES:
         assert (out / name).is_file(), name
     # one scatter per (method, space, data, hparams) with trials holding both PSNRs: das only
@@ -38,7 +38,15 @@ def test_report_of_the_hand_study(hand_study, tmp_path):
     assert "![das · sequential · blur · H1](scatter/das-sequential-blur-H1.png)" in index
     # NaN / diverged trials are reported, not dropped
     assert any("2 trial(s) have no architecture PSNR (diverged: 1, failed: 1)" in n for n in notes)
-    assert "| das | sequential | all | blur | H1 | 27.00 | 21.90 | 25.00 | 7.50 |" in index
+    assert ["das", "sequential", "all", "blur", "H1", "27.00", "21.90", "25.00", "7.50"] in [
+        row[:9] for row in markdown_rows(index)
+    ]
+    table_md = (out / "table.md").read_text()
+    table_rows = markdown_rows(table_md)
+    assert table_rows == markdown_rows(index)[: len(table_rows)]  # the index shows table.md
+    assert table_rows[0][:6] == ["method", "space", "ops", "data", "hparams", "max"]
+    align = table_md.splitlines()[1].strip("|").split("|")  # text left, numbers right
+    assert align[0].startswith(":") and align[5].endswith(":") and not align[5].startswith(":")
     table = pd.read_csv(out / "table.csv")
     assert list(table["trials"]) == [7, 4, 2]
     assert (out / "table.tex").read_text().count("\\\\") == 4  # header and three rows
@@ -106,6 +114,64 @@ def test_cli_wandb(hand_study, tmp_path, monkeypatch, capsys):
     out = tmp_path / "wb"
     assert main(["--wandb", "me/dasip", "--out", str(out), "--n-boot", "50"]) == 0
     assert "13 trial(s)" in capsys.readouterr().out
-    write_report(folder, tmp_path / "folder", n_boot=50)
+    write_report(folder, tmp_path / "folder", ReportOptions(n_boot=50))
     assert (out / "table.csv").read_text() == (tmp_path / "folder" / "table.csv").read_text()
     assert "`wandb:me/dasip`" in (out / "index.md").read_text()
+
+
+def test_building_writes_nothing_and_rendering_writes_what_was_built(
+    hand_study, tmp_path, monkeypatch
+):
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    built = build_report(load_records(hand_study), ReportOptions(n_boot=20, pictures=False))
+    assert list(cwd.iterdir()) == []  # built in memory: frames and figures
+    assert [s.keys for s in built.scatters] == [
+        {"method": "das", "space": "sequential", "data": "blur", "hparams": "H1"}
+    ]
+    assert len(built.picks) == 6 and all(p.figure is None for p in built.picks)
+    report = render_report(built, tmp_path / "r")
+    assert report.notes == built.notes
+    assert not (tmp_path / "r" / "arch").exists()
+    written = pd.read_csv(report.tables["table"]["csv"])
+    assert list(written["trials"]) == list(built.table["trials"]) == [7, 4, 2]
+    assert list(written["mean"]) == pytest.approx(list(built.table["mean"]))
+    assert sorted(p.relative_to(tmp_path / "r").as_posix() for p in report.files) == sorted(
+        [
+            *REPORT_FILES[1:],
+            "scatter/das-sequential-blur-H1.png",
+            "scatter/das-sequential-blur-H1.svg",
+        ]
+    )
+
+
+def test_one_options_object_steers_every_part_of_the_report(hand_study, tmp_path):
+    options = ReportOptions(by="method,ops", min_pairs=6, n_boot=20, degenerate_db=24.5)
+    report = write_report(load_records(hand_study), tmp_path / "r", options)
+    assert any(
+        "no setting has 6 or more trials with both PSNRs (at most 5)" in n for n in report.notes
+    )
+    corr = pd.read_csv(report.tables["correlations"]["csv"])
+    assert list(corr.columns[:3]) == ["method", "ops", "subset"]
+    assert set(corr["note"].dropna()) >= {"5 pair(s): a correlation needs at least 6"}
+    table = pd.read_csv(report.tables["table"]["csv"])
+    assert list(table["degenerate"]) == [2, 0, 2]  # das/all: 24.0 and 7.5 below 24.5 dB
+    index = report.index.read_text()
+    assert "A correlation needs at least 6 pairs" in index and "< 24.5 dB" in index
+    assert "13 trial(s) in 3 setting(s) (one per `method`, `ops`)" in index
+
+
+def test_cli_options_are_checked(tmp_path, capsys):
+    write(tmp_path, "0", make_record(seed=0, arch=20.0))
+    for args, message in (
+        (["--n-boot", "0"], "--n-boot 0: must be at least 1"),
+        (["--ci", "1.5"], "--ci 1.5: must be between 0 and 1"),
+        (["--min-pairs", "1"], "--min-pairs 1: must be at least 2"),
+        (["--by", "method,method"], "--by method,method: a key is named twice"),
+    ):
+        with pytest.raises(SystemExit) as e:
+            main([str(tmp_path), *args])
+        assert e.value.code == 2
+        assert f"dasip-report: error: {message}" in capsys.readouterr().err
+    assert not (tmp_path / "report").exists()

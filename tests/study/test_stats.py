@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from itertools import combinations
 
 import numpy as np
@@ -10,9 +11,11 @@ import pytest
 from scipy import stats as sps
 
 from dasip.study import (
+    ReportOptions,
     StudyError,
     best_and_worst,
     bootstrap_ci,
+    correlate,
     correlation_table,
     format_min_sec,
     load_records,
@@ -96,7 +99,7 @@ def test_a_setting_of_unscored_trials_has_nan_statistics_and_counts(tmp_path):
 
 def test_correlations_by_hand(hand_study):
     df = load_records(hand_study)
-    corr = correlation_table(df, n_boot=300, seed=7)
+    corr = correlation_table(df, ReportOptions(n_boot=300, seed=7))
     # das/all: pairs with both PSNRs finite: seeds 0, 1, 2, 3, 6
     x = np.array([20.0, 22.0, 18.0, 8.0, 23.0])
     y = np.array([25.0, 27.0, 24.0, 26.0, 7.5])
@@ -116,7 +119,7 @@ def test_correlations_by_hand(hand_study):
     assert nd["pearson"] == pytest.approx(_hand_pearson(xs, ys))
     assert nd["kendall"] == pytest.approx(_hand_kendall(xs, ys)) == 1.0
 
-    only_arch = correlation_table(df, degenerate_on="arch", n_boot=10)
+    only_arch = correlation_table(df, ReportOptions(degenerate_on="arch", n_boot=10))
     assert _row(only_arch, method="das", ops="all", subset="non-degenerate")["n"] == 4
 
     fixed = _row(corr, method="fixed", subset="all")
@@ -127,7 +130,7 @@ def test_correlations_by_hand(hand_study):
 def test_bootstrap_by_hand(hand_study):
     df = load_records(hand_study)
     n_boot, seed = 400, 11
-    corr = correlation_table(df, n_boot=n_boot, seed=seed)
+    corr = correlation_table(df, ReportOptions(n_boot=n_boot, seed=seed))
     row = _row(corr, method="das", ops="good", subset="all")
     x = np.array([v[0] for v in HAND_GOOD.values()])
     y = np.array([v[1] for v in HAND_GOOD.values()])
@@ -149,9 +152,9 @@ def test_bootstrap_by_hand(hand_study):
         assert row[f"{m}_hi"] == pytest.approx(hi, abs=1e-12), m
         assert row[f"{m}_boot"] == len(v)
     # fixed seed: the same numbers again; another seed: other numbers
-    again = correlation_table(df, n_boot=n_boot, seed=seed)
+    again = correlation_table(df, ReportOptions(n_boot=n_boot, seed=seed))
     assert _row(again, method="das", ops="good", subset="all")["pearson_lo"] == row["pearson_lo"]
-    other = bootstrap_ci(x, y, n_boot=n_boot, seed=seed + 1)
+    other = bootstrap_ci(x, y, ReportOptions(n_boot=n_boot, seed=seed + 1))
     assert any(other[k] != row[k] for k in other)
 
 
@@ -159,7 +162,7 @@ def test_bootstrap_with_ties_matches_scipy_per_resample():
     rng = np.random.default_rng(3)
     x = np.round(rng.normal(20, 2, 12))  # many ties
     y = np.round(x + rng.normal(0, 2, 12))
-    out = bootstrap_ci(x, y, n_boot=200, seed=5, ci=0.9)
+    out = bootstrap_ci(x, y, ReportOptions(n_boot=200, seed=5, ci=0.9))
     idx = np.random.default_rng(5).integers(0, 12, size=(200, 12))
     taus = [sps.kendalltau(x[i], y[i]).statistic for i in idx]
     rhos = [sps.spearmanr(x[i], y[i]).statistic for i in idx]
@@ -170,8 +173,6 @@ def test_bootstrap_with_ties_matches_scipy_per_resample():
 
 
 def test_too_few_pairs_and_constant_values_say_why():
-    from dasip.study import correlate
-
     res = correlate(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
     assert math.isnan(res["pearson"]) and "needs at least 3" in res["note"]
     res = correlate(np.array([1.0, 1.0, 1.0]), np.array([3.0, 4.0, 5.0]))
@@ -187,7 +188,29 @@ def test_best_and_worst(hand_study):
 
 def test_by_config_key_and_bad_key(hand_study):
     df = load_records(hand_study)
-    table = setting_table(df, "method,ops,hparams.alpha_lr")
+    table = setting_table(df, ReportOptions(by="method,ops,hparams.alpha_lr"))
     assert list(table.columns[:3]) == ["method", "ops", "hparams.alpha_lr"]
     with pytest.raises(StudyError, match="neither a record field nor a config key"):
-        setting_table(df, "method,colour")
+        setting_table(df, ReportOptions(by="method,colour"))
+
+
+def test_options_are_checked_when_made():
+    assert ReportOptions(by=" method, ops ,").by == ("method", "ops")
+    assert ReportOptions(by=["method"]).hue_key is None and ReportOptions().hue_key == "ops"
+    for bad, message in (
+        ({"n_boot": 0}, "--n-boot 0: must be at least 1"),
+        ({"ci": 1.0}, "--ci 1.0: must be between 0 and 1"),
+        ({"ci": 0}, "--ci 0: must be between 0 and 1"),
+        ({"min_pairs": 1}, "--min-pairs 1: must be at least 2"),
+        ({"degenerate_on": "both"}, "'both' is not allowed; allowed: either, arch, one_shot"),
+        ({"by": "method,ops,method"}, "a key is named twice"),
+    ):
+        with pytest.raises(StudyError, match=re.escape(message)):
+            ReportOptions(**bad)
+
+
+def test_min_pairs_of_the_options_decides_a_correlation():
+    x, y = np.array([1.0, 2.0, 4.0]), np.array([3.0, 4.0, 4.5])
+    assert math.isfinite(correlate(x, y)["pearson"])
+    res = correlate(x, y, ReportOptions(min_pairs=4))
+    assert math.isnan(res["pearson"]) and res["note"] == "3 pair(s): a correlation needs at least 4"

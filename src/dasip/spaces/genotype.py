@@ -69,7 +69,7 @@ def parse_sequence(text: str | Iterable[str], key: str = "arch") -> tuple[str, .
     return tuple(ops)
 
 
-# -- the cell space (SPEC 3) ---------------------------------------------------------------------
+# -- the cell space (docs/method.md, Search spaces) ------------------------------------------------
 #: separates the cells of a cell genotype's string form (no quoting needed in a shell or Hydra)
 CELL_SEPARATOR = "/"
 #: the op that marks an absent edge
@@ -126,7 +126,7 @@ def prune_cell(ops: Sequence[str], n_states: int) -> tuple[list[tuple[int, int, 
 
 @dataclass(frozen=True)
 class CellGenotype:
-    """The op of every edge of every cell (SPEC 3). ``cells[c]`` lists cell ``c``'s edge ops in
+    """The op of every edge of every cell. ``cells[c]`` lists cell ``c``'s edge ops in
     the order of :func:`cell_edges`; ``zero`` marks an absent edge. Cells are numbered from 0;
     in a cell, node 0 is its input and nodes ``1..n_states`` its states.
 
@@ -205,12 +205,36 @@ class CellGenotype:
                 )
         return cls(n_states, tuple(tuple(c) for c in cells))
 
+    def graphs(self) -> list[CellGraph]:
+        """Each cell as a picture shows it: its edges with their liveness, its live nodes and
+        the states its merge reads. The one source of what :meth:`to_dot` and the study's
+        matplotlib pictures draw live, pruned or absent."""
+        outputs = cell_output_states(self.n_states)
+        graphs = []
+        for ops in self.cells:
+            live, live_out = prune_cell(ops, self.n_states)
+            live_set = {(i, j) for i, j, _ in live}
+            edges = tuple(
+                (i, j, op, (i, j) in live_set)
+                for (i, j), op in zip(cell_edges(self.n_states), ops, strict=True)
+                if op != ZERO
+            )
+            graphs.append(
+                CellGraph(
+                    n_states=self.n_states,
+                    edges=edges,
+                    live_nodes=frozenset({0, *(j for _, j, _ in live)}),
+                    outputs=tuple((j, j in live_out) for j in outputs),
+                )
+            )
+        return graphs
+
     def to_dot(self, name: str = "genotype", show_pruned: bool = True) -> str:
         """Graphviz DOT text of the network: ``x0 = A^T y``, the cells, the global residual.
 
-        Live edges are solid and labelled with their op; edges the derivation prunes
-        (:func:`prune_cell`) are grey and dotted (omitted with ``show_pruned=False``); ``zero``
-        edges are not drawn.
+        Live edges are solid, labelled with their op and coloured by it (:data:`OP_COLORS`);
+        edges the derivation prunes (:func:`prune_cell`) are grey and dotted (omitted with
+        ``show_pruned=False``); ``zero`` edges are not drawn (see :meth:`graphs`).
         """
         lines = [
             f'digraph "{name}" {{',
@@ -220,35 +244,30 @@ class CellGenotype:
             '  x0 [label="x0 = A^T y", shape=ellipse];',
             '  xhat [label="x_hat = x0 + out", shape=ellipse];',
         ]
+        grey = f'"{PRUNED_COLOR}"'
         prev = "x0"
-        outputs = cell_output_states(self.n_states)
-        for c, ops in enumerate(self.cells):
-            live, live_out = prune_cell(ops, self.n_states)
-            live_set = {(i, j) for i, j, _ in live}
-            live_nodes = {0} | {j for _, j, _ in live}
+        for c, graph in enumerate(self.graphs()):
             lines.append(f"  subgraph cluster_c{c} {{")
             lines.append(f'    label="cell {c}"; style=rounded; color=gray50;')
             lines.append(f'    c{c}_n0 [label="in", fillcolor=lightgray];')
             for j in range(1, self.n_states + 1):
-                style = "" if j in live_nodes else ", fontcolor=gray60, color=gray60"
+                style = "" if j in graph.live_nodes else f", fontcolor={grey}, color={grey}"
                 lines.append(f'    c{c}_n{j} [label="{j}"{style}];')
             lines.append(f'    c{c}_out [label="merge", shape=trapezium, fillcolor=lightgray];')
-            for (i, j), op in zip(cell_edges(self.n_states), ops, strict=True):
-                if op == ZERO:
-                    continue
-                if (i, j) in live_set:
-                    color = _OP_COLORS.get(op, "black")
+            for i, j, op, live in graph.edges:
+                if live:
+                    color = f'"{op_color(op)}"'
                     lines.append(
                         f'    c{c}_n{i} -> c{c}_n{j} [label="{op}", color={color}, '
                         f"fontcolor={color}];"
                     )
                 elif show_pruned:
                     lines.append(
-                        f'    c{c}_n{i} -> c{c}_n{j} [label="{op}", style=dotted, color=gray60, '
-                        f"fontcolor=gray60];"
+                        f'    c{c}_n{i} -> c{c}_n{j} [label="{op}", style=dotted, color={grey}, '
+                        f"fontcolor={grey}];"
                     )
-            for j in outputs:
-                style = "" if j in live_out else " [style=dotted, color=gray60]"
+            for j, live in graph.outputs:
+                style = "" if live else f" [style=dotted, color={grey}]"
                 lines.append(f"    c{c}_n{j} -> c{c}_out{style};")
             lines.append("  }")
             lines.append(f"  {prev} -> c{c}_n0;")
@@ -259,8 +278,44 @@ class CellGenotype:
         return "\n".join(lines) + "\n"
 
 
-#: edge colours of :meth:`CellGenotype.to_dot` (harmful ops in warm colours)
-_OP_COLORS = {"grad": "blue", "net": "darkgreen", "roll": "orange", "noise": "red"}
+# -- pictures of architectures: what every renderer shares ---------------------------------------
+#: one colour per op, the same in every picture of an architecture (Graphviz and matplotlib both
+#: read these hex colours): a colour-blind safe palette, harmful ops in warm colours
+OP_COLORS = {
+    "grad": "#0072B2",
+    "net": "#009E73",
+    "roll": "#E69F00",
+    "noise": "#D55E00",
+    "zero": "#999999",
+}
+#: the colour of what the derivation prunes (edges, dead states)
+PRUNED_COLOR = "#999999"
+#: colours of ops outside :data:`OP_COLORS`, picked by name so an op keeps its colour
+_EXTRA_COLORS = ("#CC79A7", "#56B4E9", "#F0E442", "#000000", "#882255", "#44AA99")
+
+
+def op_color(op: str) -> str:
+    """The colour of ``op`` in every picture (:data:`OP_COLORS`, else one picked by its name)."""
+    if op in OP_COLORS:
+        return OP_COLORS[op]
+    return _EXTRA_COLORS[sum(map(ord, op)) % len(_EXTRA_COLORS)]
+
+
+@dataclass(frozen=True)
+class CellGraph:
+    """One cell of a :class:`CellGenotype` as its pictures show it (:meth:`CellGenotype.graphs`).
+
+    Node 0 is the cell's input, ``1..n_states`` its states. ``edges`` are ``(src, dst, op,
+    live)`` of every edge whose op is not ``zero``, in edge order; ``live`` says the derived
+    network builds it (:func:`prune_cell`). ``live_nodes``: node 0 and every state a live edge
+    enters. ``outputs``: ``(state, live)`` of the states the cell's merge reads
+    (:func:`cell_output_states`); a dead one enters the merge as zeros.
+    """
+
+    n_states: int
+    edges: tuple[tuple[int, int, str, bool], ...]
+    live_nodes: frozenset[int]
+    outputs: tuple[tuple[int, bool], ...]
 
 
 def _states_from_edges(n_edges: int, text: str, key: str) -> int:

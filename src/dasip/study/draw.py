@@ -1,10 +1,11 @@
 """Pictures of architectures: the chain of ops of a sequential genotype, the graph of each cell
 of a cell genotype. Matplotlib only (no graphviz).
 
-A cell genotype is anything with ``n_cells``, ``n_states`` and ``edges()`` -> ``(cell, src,
-dst, op)`` tuples (zero edges left out; node 0 is the cell's input, ``1..n_states`` its states;
-the last two states are concatenated into the cell's output). A sequential genotype is anything
-with ``ops`` (or a sequence of op names).
+The genotype says what a picture shows: the colour of each op
+(:func:`dasip.spaces.genotype.op_color`) and, in a cell, which edges and states are live, pruned
+or absent (:meth:`dasip.spaces.genotype.CellGenotype.graphs`), so these pictures and
+``CellGenotype.to_dot`` agree. The spaces are imported only to draw: ``import dasip.study``
+reads records without importing torch.
 """
 
 from __future__ import annotations
@@ -18,22 +19,6 @@ from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 from matplotlib.path import Path as MplPath
 
 from .records import StudyError
-
-#: one colour per op, the same in every picture
-OP_COLORS = {
-    "grad": "#0072B2",
-    "net": "#009E73",
-    "roll": "#E69F00",
-    "noise": "#D55E00",
-    "zero": "#999999",
-}
-_EXTRA_COLORS = ("#CC79A7", "#56B4E9", "#F0E442", "#000000", "#882255", "#44AA99")
-
-
-def op_color(op: str) -> str:
-    if op in OP_COLORS:
-        return OP_COLORS[op]
-    return _EXTRA_COLORS[sum(map(ord, op)) % len(_EXTRA_COLORS)]
 
 
 def parse_genotype(text: str, space: Mapping[str, Any] | str | None) -> Any:
@@ -50,8 +35,10 @@ def parse_genotype(text: str, space: Mapping[str, Any] | str | None) -> Any:
 
 
 def draw_architecture(genotype: Any, title: str | None = None) -> Figure:
-    """A picture of a cell or sequential genotype (see the module docstring)."""
-    if hasattr(genotype, "edges") and hasattr(genotype, "n_states"):
+    """A picture of a cell genotype (anything with ``graphs()``, see
+    :meth:`~dasip.spaces.genotype.CellGenotype.graphs`) or of a sequential one (anything with
+    ``ops``, or a sequence of op names)."""
+    if hasattr(genotype, "graphs"):
         return draw_cells(genotype, title)
     ops = getattr(genotype, "ops", genotype)
     if isinstance(ops, str) or not isinstance(ops, Sequence):
@@ -94,6 +81,8 @@ def _arrow(ax, p0, p1, color="black", style="-|>", lw=1.0, ls="-", rad=0.0) -> N
 
 def draw_sequence(ops: Sequence[str], title: str | None = None) -> Figure:
     """``x0 = A^T y`` -> op 1 -> ... -> op L -> (+ x0) -> x_hat, ops coloured by name."""
+    from ..spaces.genotype import op_color  # imported only to draw: see the module docstring
+
     n = len(ops)
     fig = Figure(figsize=(max(6.0, 1.0 * (n + 3)), 2.4), layout="constrained")
     ax = fig.add_subplot()
@@ -149,20 +138,15 @@ def _bend(dist: int) -> float:
 
 def draw_cells(genotype: Any, title: str | None = None) -> Figure:
     """One row per cell: its input (node 0), states ``1..n_states`` left to right, one coloured
-    arc per edge labelled with its op, and the output (the last two states concatenated and
-    merged by a convolution). A cell's output is the next cell's input. Edges the derivation
-    prunes (not in the genotype's ``live_edges()``, where it has one) are grey and dotted."""
-    n_cells, n_states = int(genotype.n_cells), int(genotype.n_states)
-    edges = [tuple(e) for e in genotype.edges()]
-    # optional: the edges a derived network builds; the others (pruned) are drawn grey, dotted
-    live = {tuple(e) for e in genotype.live_edges()} if hasattr(genotype, "live_edges") else None
-    for c, s, d, _ in edges:
-        if not (0 <= c < n_cells and 0 <= s < d <= n_states):
-            raise StudyError(
-                f"cannot draw edge {(c, s, d)}: expected 0 <= cell < {n_cells} and "
-                f"0 <= src < dst <= {n_states}"
-            )
-    bends = [_bend(d - s) for _, s, d, _ in edges]
+    arc per edge labelled with its op, and the output (the states its merge reads, concatenated
+    and merged by a convolution). A cell's output is the next cell's input. What the derivation
+    prunes (edges, states, inputs of the merge) is grey, edges and merge inputs dotted: the
+    genotype's :meth:`~dasip.spaces.genotype.CellGenotype.graphs` says which."""
+    from ..spaces.genotype import PRUNED_COLOR, op_color  # imported only to draw
+
+    graphs = list(genotype.graphs())
+    n_cells, n_states = len(graphs), max(g.n_states for g in graphs)
+    bends = [_bend(d - s) for g in graphs for s, d, _, _ in g.edges]
     height = max([0.8, *(abs(b) + 0.45 for b in bends)])  # the highest arc and its label
     fig = Figure(
         figsize=(max(6.0, 1.5 * (n_states + 2)), (2 * height + 0.6) * n_cells + 0.5),
@@ -170,22 +154,20 @@ def draw_cells(genotype: Any, title: str | None = None) -> Figure:
     )
     axes = fig.subplots(n_cells, 1, squeeze=False)[:, 0]
     r = 0.22
-    for cell, ax in enumerate(axes):
-        xs = {i: 1.2 * i for i in range(n_states + 1)}
-        out_x = 1.2 * (n_states + 1)
-        has_input = {d for (c, _, d, _) in edges if c == cell}
-        for _, s, d, op in (e for e in edges if e[0] == cell):
+    for cell, (ax, graph) in enumerate(zip(axes, graphs, strict=True)):
+        xs = {i: 1.2 * i for i in range(graph.n_states + 1)}
+        out_x = 1.2 * (graph.n_states + 1)
+        for s, d, op, live in graph.edges:
             path, mid = _curve((xs[s], 0.0), (xs[d], 0.0), _bend(d - s), r, r)
-            pruned = live is not None and (cell, s, d, op) not in live
-            color = "#aaaaaa" if pruned else op_color(op)
+            color = op_color(op) if live else PRUNED_COLOR
             ax.add_patch(
                 FancyArrowPatch(
                     path=path,
                     arrowstyle="-|>",
                     mutation_scale=10,
                     color=color,
-                    linewidth=0.9 if pruned else 1.3,
-                    linestyle=":" if pruned else "-",
+                    linewidth=1.3 if live else 0.9,
+                    linestyle="-" if live else ":",
                     zorder=1,
                 )
             )
@@ -208,27 +190,26 @@ def draw_cells(genotype: Any, title: str | None = None) -> Figure:
         for i, x in xs.items():
             if i == 0:
                 label, face = ("$A^Ty$" if cell == 0 else f"c{cell}"), "#eeeeee"
-            else:  # a state without an incoming edge is grey
-                label, face = str(i), ("white" if i in has_input else "#dddddd")
+            else:  # a state no live edge enters is grey
+                label, face = str(i), ("white" if i in graph.live_nodes else "#dddddd")
             ax.add_patch(Circle((x, 0), r, facecolor=face, edgecolor="black", lw=0.9, zorder=2))
             ax.text(x, 0, label, ha="center", va="center", fontsize=8, zorder=4)
-        # the output: the last two states concatenated, merged back to one channel
+        # the output: the states the merge reads, concatenated, merged back to one channel
         _box(ax, out_x + 0.3, 0, "concat\n+conv", "#eeeeee", w=0.9, h=0.6)
-        for s in (n_states - 1, n_states):
-            if s >= 1:
-                bend = 0.0 if s == n_states else -0.3
-                path, _ = _curve((xs[s], 0.0), (out_x - 0.15, 0.0), bend, r, 0.0)
-                ax.add_patch(
-                    FancyArrowPatch(
-                        path=path,
-                        arrowstyle="-|>",
-                        mutation_scale=9,
-                        color="#555555",
-                        linewidth=0.8,
-                        linestyle="--",
-                        zorder=1,
-                    )
+        for s, live in graph.outputs:
+            bend = 0.0 if s == graph.n_states else -0.3
+            path, _ = _curve((xs[s], 0.0), (out_x - 0.15, 0.0), bend, r, 0.0)
+            ax.add_patch(
+                FancyArrowPatch(
+                    path=path,
+                    arrowstyle="-|>",
+                    mutation_scale=9,
+                    color="#555555" if live else PRUNED_COLOR,
+                    linewidth=0.8,
+                    linestyle="--" if live else ":",
+                    zorder=1,
                 )
+            )
         ax.set_xlim(-0.5, out_x + 0.9)
         ax.set_ylim(-height, height)
         ax.set_aspect("equal")

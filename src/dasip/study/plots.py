@@ -1,5 +1,5 @@
-"""The scatter of architecture PSNR against one-shot PSNR (SPEC 5): one colour per op set, a
-regression line and its Pearson r per op set, with and without degenerate runs."""
+"""The scatter of architecture PSNR against one-shot PSNR: one colour per op set, a regression
+line and its Pearson r per op set, with and without degenerate runs (docs/study.md)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from .options import DEFAULT_OPTIONS, ReportOptions
 from .records import with_settings
-from .stats import DEGENERATE_DB, MIN_PAIRS, _check_by, _groups, coefficients, is_degenerate
+from .stats import _groups, coefficients, is_degenerate
 
 X_LABEL = "one-shot validation PSNR (dB)"
 Y_LABEL = "architecture validation PSNR (dB)"
@@ -25,29 +26,27 @@ def hue_palette(values: Iterable[Any], name: str = "colorblind") -> dict[str, An
 
 
 def panels(
-    df: pd.DataFrame, by: Iterable[str] | str, hue: str | None = "ops"
+    df: pd.DataFrame, options: ReportOptions = DEFAULT_OPTIONS
 ) -> list[tuple[dict[str, Any], pd.DataFrame]]:
-    """The scatter figures of a study: one per setting of ``by`` without ``hue``; within a
-    figure each value of ``hue`` (an op set) is one colour. ``hue`` outside ``by`` is ignored."""
-    by = _check_by(by)
-    keys = [k for k in by if k != hue]
-    df = with_settings(df, by)
+    """The scatter figures of a study: one per setting of ``options.by`` without its
+    ``hue_key``; within a figure each value of the hue (an op set) is one colour."""
+    keys = [k for k in options.by if k != options.hue_key]
+    df = with_settings(df, options.by)
     return [(dict(zip(keys, k, strict=True)), g) for k, g in _groups(df, keys)]
 
 
 def scatter_figure(
     df: pd.DataFrame,
-    hue: str | None = "ops",
+    options: ReportOptions = DEFAULT_OPTIONS,
     title: str | None = None,
-    degenerate_db: float = DEGENERATE_DB,
-    degenerate_on: str = "either",
-    min_pairs: int = MIN_PAIRS,
     palette: Mapping[str, Any] | None = None,
 ) -> Figure | None:
     """Architecture PSNR against one-shot PSNR for the trials in ``df``: left all runs, right
-    without degenerate runs. Each ``hue`` group gets its points, a least-squares line and
-    ``r`` (Pearson, as in the correlation table) in the legend when it has ``min_pairs`` pairs.
-    ``None`` when no trial has both PSNRs."""
+    without degenerate runs (:func:`is_degenerate`). Each value of ``options.hue_key`` gets
+    its points, a least-squares line and ``r`` (Pearson, as in the correlation table) in the
+    legend when it has ``options.min_pairs`` pairs. ``None`` when no trial has both PSNRs."""
+    hue, min_pairs = options.hue_key, options.min_pairs
+    degenerate_db, degenerate_on = options.degenerate_db, options.degenerate_on
     pairs = df[np.isfinite(df["one_shot_psnr"]) & np.isfinite(df["arch_psnr"])].copy()
     if pairs.empty:
         return None
@@ -56,7 +55,7 @@ def scatter_figure(
     else:
         pairs["_hue"] = pairs[hue].map(str)
     palette = dict(palette or hue_palette(pairs["_hue"]))
-    degenerate = is_degenerate(pairs, degenerate_db, degenerate_on)
+    degenerate = is_degenerate(pairs, options)
     fig = Figure(figsize=(10, 4.4), layout="constrained")
     axes = fig.subplots(1, 2, sharex=False, sharey=False)
     subsets = (

@@ -7,6 +7,7 @@ This module reads JSON; it imports no training code.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -16,31 +17,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..record import JOB_KEY_IGNORE, RECORD_FILE, STATUSES, flatten, job_key
+from ..record import RECORD_FILE, TrialRecord, job_key, read_record
 
-#: the record's scalar fields, the DataFrame's first columns
-RECORD_FIELDS = (
-    "study",
-    "seed",
-    "method",
-    "data",
-    "ops",
-    "space",
-    "hparams",
-    "status",
-    "genotype",
-    "one_shot_psnr",
-    "arch_psnr",
-    "search_time_s",
-    "train_time_s",
-    "total_time_s",
-    "search_epochs",
-    "retrain_epochs",
-    "error",
-    "git_rev",
-    "run_dir",
-    "created",
-)
+#: the record's fields that hold a whole structure, kept as such in their own columns (or, like
+#: ``versions``, not at all)
+NESTED_FIELDS = ("config", "extra", "alpha_probs", "versions")
+
+
+def scalar_fields(record_type: type = TrialRecord) -> tuple[str, ...]:
+    """The fields of a record dataclass that are one value each, in the record's order."""
+    return tuple(f.name for f in dataclasses.fields(record_type) if f.name not in NESTED_FIELDS)
+
+
+#: the record's scalar fields, the DataFrame's first columns: every field of
+#: :class:`dasip.record.TrialRecord` but the nested ones
+RECORD_FIELDS = scalar_fields()
 NUMERIC_FIELDS = ("one_shot_psnr", "arch_psnr", "search_time_s", "train_time_s", "total_time_s")
 
 
@@ -74,20 +65,6 @@ def find_record_files(paths: Iterable[str | Path]) -> list[Path]:
         else:
             raise StudyError(f"{p}: no such file or directory")
     return list(found)
-
-
-def _read_json_record(path: Path) -> dict[str, Any]:
-    text = path.read_text()
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    if not lines:
-        raise ValueError("empty file")
-    try:
-        rec = json.loads(text)
-    except json.JSONDecodeError:
-        rec = json.loads(lines[-1])  # a JSON-lines file: the last record is the current one
-    if not isinstance(rec, dict):
-        raise ValueError("not a JSON object")
-    return rec
 
 
 def records_to_frame(records: list[dict[str, Any]], sources: list[str]) -> pd.DataFrame:
@@ -137,6 +114,19 @@ def _sorted(df: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values(keys, kind="stable", na_position="last").reset_index(drop=True)
 
 
+def _count_once(df: pd.DataFrame, keep_duplicates: bool, attrs: dict[str, Any]) -> pd.DataFrame:
+    """``df`` with each job once (:func:`dedupe`), or every record with ``keep_duplicates``;
+    ``attrs`` (``sources``, ``n_records``, ``skipped``, ``duplicates``) become its ``attrs``,
+    the reruns dropped here added to ``duplicates``."""
+    if keep_duplicates:
+        kept, dropped = _sorted(df.assign(records=1)), df.iloc[0:0]
+    else:
+        kept, dropped = dedupe(df)
+    duplicates = [(r.source, r.kept_source) for r in dropped.itertuples()]
+    kept.attrs = {**attrs, "duplicates": [*attrs.get("duplicates", []), *duplicates]}
+    return kept
+
+
 def _finish(
     records: list[dict[str, Any]],
     sources: list[str],
@@ -144,18 +134,23 @@ def _finish(
     skipped: list[tuple[str, str]],
     keep_duplicates: bool,
 ) -> pd.DataFrame:
-    df = records_to_frame(records, sources)
-    if keep_duplicates:
-        kept, dropped = _sorted(df.assign(records=1)), df.iloc[0:0]
-    else:
-        kept, dropped = dedupe(df)
-    kept.attrs = {
-        "sources": origin,
-        "n_records": len(records),
-        "duplicates": [(r.source, r.kept_source) for r in dropped.itertuples()],
-        "skipped": skipped,
+    attrs = {"sources": origin, "n_records": len(records), "skipped": skipped}
+    return _count_once(records_to_frame(records, sources), keep_duplicates, attrs)
+
+
+def combine_records(frames: list[pd.DataFrame], keep_duplicates: bool = False) -> pd.DataFrame:
+    """Frames of :func:`load_records` / :func:`load_wandb` as one (folders and W&B runs
+    together), reruns of a job counted once across all of them; the ``attrs`` added up."""
+    if len(frames) == 1:
+        return frames[0]
+    attrs = {
+        key: sum((f.attrs.get(key, []) for f in frames), [])
+        for key in ("sources", "skipped", "duplicates")
     }
-    return kept
+    attrs["n_records"] = sum(f.attrs.get("n_records", len(f)) for f in frames)
+    df = pd.concat([f.drop(columns="records") for f in frames], ignore_index=True)
+    df.attrs = {}
+    return _count_once(df, keep_duplicates, attrs)
 
 
 def load_records(
@@ -175,7 +170,7 @@ def load_records(
     records, sources, skipped = [], [], []
     for f in files:
         try:
-            rec = _read_json_record(f)
+            rec = read_record(f)
         except (OSError, ValueError) as e:
             skipped.append((str(f), f"not a readable record: {e}"))
             continue
@@ -236,7 +231,7 @@ def load_wandb(
 def setting_column(df: pd.DataFrame, key: str) -> pd.Series:
     """A record field, or a dotted config key (``epochs``, ``hparams.alpha_lr``), as a column
     that can be grouped on: missing values are ``"-"``, lists and dicts their JSON text."""
-    if key in df.columns and key not in ("config", "extra", "alpha_probs"):
+    if key in df.columns and key not in NESTED_FIELDS:
         col = df[key]
     else:
         col = df["config"].map(lambda c: config_value(c, key, None))
@@ -266,21 +261,3 @@ def with_settings(df: pd.DataFrame, by: Iterable[str]) -> pd.DataFrame:
     for key in by:
         out[key] = setting_column(df, key)
     return out
-
-
-__all__ = [
-    "JOB_KEY_IGNORE",
-    "RECORD_FIELDS",
-    "STATUSES",
-    "StudyError",
-    "config_value",
-    "dedupe",
-    "find_record_files",
-    "flatten",
-    "job_key",
-    "load_records",
-    "load_wandb",
-    "records_to_frame",
-    "setting_column",
-    "with_settings",
-]

@@ -13,26 +13,17 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from ..record import STATUSES
-from .records import JOB_KEY_IGNORE, StudyError, flatten, with_settings
+from ..record import JOB_KEY_IGNORE, STATUSES, flatten
+from .options import DEFAULT_BY, DEFAULT_OPTIONS, ReportOptions, check_by
+from .records import with_settings
 
-#: a setting: the records that share these values (SPEC 5)
-DEFAULT_BY = ("method", "space", "ops", "data", "hparams")
-#: runs below this PSNR (dB) are "degenerate" (SPEC 5)
-DEGENERATE_DB = 9.0
-#: which PSNR makes a run degenerate in the correlations: either, arch or one_shot
-DEGENERATE_ON = ("either", "arch", "one_shot")
-#: fewest (one-shot, arch) pairs a correlation is computed from
-MIN_PAIRS = 3
-N_BOOT = 2000
-BOOT_SEED = 0
-CI = 0.95
 METHODS = ("pearson", "spearman", "kendall")
 PSNR_STATS = ("max", "mean", "median", "min", "std")
 
 
 def format_min_sec(seconds: float | None) -> str:
-    """``84.6 -> '1:25'``: minutes and seconds, rounded half up to the second; ``'-'`` if unknown."""
+    """``84.6 -> '1:25'``: minutes and seconds, rounded half up to the second; ``'-'`` if
+    unknown."""
     if seconds is None or not math.isfinite(seconds):
         return "-"
     total = int(math.floor(seconds + 0.5))
@@ -48,33 +39,22 @@ def _groups(df: pd.DataFrame, by: Sequence[str]):
         yield (keys if isinstance(keys, tuple) else (keys,)), g
 
 
-def _check_by(by: Iterable[str] | str) -> list[str]:
-    by = [b.strip() for b in by.split(",")] if isinstance(by, str) else [str(b) for b in by]
-    by = [b for b in by if b]
-    if len(set(by)) != len(by):
-        raise StudyError(f"--by {','.join(by)}: a key is named twice")
-    return by
-
-
 # -- the table ----------------------------------------------------------------------------------
 def setting_table(
-    df: pd.DataFrame,
-    by: Iterable[str] | str = DEFAULT_BY,
-    degenerate_db: float = DEGENERATE_DB,
-    exclude_degenerate: bool = False,
+    df: pd.DataFrame, options: ReportOptions = DEFAULT_OPTIONS, exclude_degenerate: bool = False
 ) -> pd.DataFrame:
-    """One row per setting: max, mean, median, min and std (``ddof=1``) of the architecture
-    PSNR, then counts and the mean runtime.
+    """One row per setting of ``options.by``: max, mean, median, min and std (``ddof=1``) of
+    the architecture PSNR, then counts and the mean runtime.
 
     Every trial counts in ``trials`` and in its status column (``ok``, ``diverged``,
     ``failed``, ``pruned``; other statuses in ``other``) and in the mean runtime
     (``total_time_s``). The PSNR statistics use the ``scored`` trials: those with a finite
     architecture PSNR, whatever their status (a diverged search whose retrained net scored is
     data); a trial without one (NaN/null) is reported in ``trials - scored``, never dropped
-    unseen. ``degenerate`` counts scored trials below ``degenerate_db``; with
+    unseen. ``degenerate`` counts scored trials below ``options.degenerate_db``; with
     ``exclude_degenerate`` they leave the PSNR statistics (and ``scored``), nothing else.
     """
-    by = _check_by(by)
+    by, degenerate_db = list(options.by), options.degenerate_db
     df = with_settings(df, by)
     rows = []
     for keys, g in _groups(df, by):
@@ -106,17 +86,12 @@ def setting_table(
 
 
 # -- correlations -------------------------------------------------------------------------------
-def is_degenerate(
-    df: pd.DataFrame, degenerate_db: float = DEGENERATE_DB, on: str = "either"
-) -> pd.Series:
-    """Trials below ``degenerate_db`` in the architecture PSNR, the one-shot PSNR or either."""
-    if on not in DEGENERATE_ON:
-        raise StudyError(
-            f"degenerate_on={on!r} is not allowed; allowed: {', '.join(DEGENERATE_ON)}"
-        )
-    arch = df["arch_psnr"] < degenerate_db
-    one_shot = df["one_shot_psnr"] < degenerate_db
-    return {"either": arch | one_shot, "arch": arch, "one_shot": one_shot}[on]
+def is_degenerate(df: pd.DataFrame, options: ReportOptions = DEFAULT_OPTIONS) -> pd.Series:
+    """Trials below ``options.degenerate_db`` in the architecture PSNR, the one-shot PSNR or
+    either (``options.degenerate_on``)."""
+    arch = df["arch_psnr"] < options.degenerate_db
+    one_shot = df["one_shot_psnr"] < options.degenerate_db
+    return {"either": arch | one_shot, "arch": arch, "one_shot": one_shot}[options.degenerate_on]
 
 
 def coefficients(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
@@ -171,13 +146,10 @@ def _kendall_rows(x: np.ndarray, y: np.ndarray, chunk_elems: int = 4_000_000) ->
 
 
 def bootstrap_ci(
-    x: np.ndarray,
-    y: np.ndarray,
-    n_boot: int = N_BOOT,
-    seed: int = BOOT_SEED,
-    ci: float = CI,
+    x: np.ndarray, y: np.ndarray, options: ReportOptions = DEFAULT_OPTIONS
 ) -> dict[str, float]:
-    """Percentile bootstrap intervals of the three coefficients.
+    """Percentile bootstrap intervals of the three coefficients (``n_boot``, ``seed`` and
+    ``ci`` of ``options``).
 
     The pairs are resampled with replacement: ``rng = numpy.random.default_rng(seed)``,
     ``idx = rng.integers(0, n, size=(n_boot, n))``; the same resamples serve all three
@@ -185,14 +157,15 @@ def bootstrap_ci(
     out; the interval is the ``(1-ci)/2`` and ``(1+ci)/2`` percentiles (numpy's linear
     interpolation) of the rest, whose number is ``<name>_boot``.
     """
+    n_boot, ci = options.n_boot, options.ci
     x, y = np.asarray(x, float), np.asarray(y, float)
     n = len(x)
     out: dict[str, float] = {}
-    if n < 2 or n_boot < 1:
+    if n < 2:
         for m in METHODS:
             out.update({f"{m}_lo": np.nan, f"{m}_hi": np.nan, f"{m}_boot": 0})
         return out
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(options.seed)
     idx = rng.integers(0, n, size=(n_boot, n))
     xb, yb = x[idx], y[idx]
     values = {
@@ -209,15 +182,12 @@ def bootstrap_ci(
 
 
 def correlate(
-    x: np.ndarray,
-    y: np.ndarray,
-    n_boot: int = N_BOOT,
-    seed: int = BOOT_SEED,
-    ci: float = CI,
-    min_pairs: int = MIN_PAIRS,
+    x: np.ndarray, y: np.ndarray, options: ReportOptions = DEFAULT_OPTIONS
 ) -> dict[str, Any]:
     """Coefficients, p-values and bootstrap intervals of ``(x, y)`` pairs, or NaNs and a
-    ``note`` saying why none could be computed."""
+    ``note`` saying why none could be computed (fewer than ``options.min_pairs`` pairs, or a
+    constant PSNR)."""
+    min_pairs = options.min_pairs
     x, y = np.asarray(x, float), np.asarray(y, float)
     out: dict[str, Any] = {"n": len(x), "note": ""}
     nan = {f"{m}{s}": np.nan for m in METHODS for s in ("", "_p", "_lo", "_hi")}
@@ -230,30 +200,22 @@ def correlate(
         out.update(nan, note=f"the {which} PSNR is the same for every trial")
         return out
     out.update(coefficients(x, y))
-    out.update(bootstrap_ci(x, y, n_boot=n_boot, seed=seed, ci=ci))
+    out.update(bootstrap_ci(x, y, options))
     return out
 
 
-def correlation_table(
-    df: pd.DataFrame,
-    by: Iterable[str] | str = DEFAULT_BY,
-    degenerate_db: float = DEGENERATE_DB,
-    degenerate_on: str = "either",
-    n_boot: int = N_BOOT,
-    seed: int = BOOT_SEED,
-    ci: float = CI,
-    min_pairs: int = MIN_PAIRS,
-) -> pd.DataFrame:
-    """One-shot vs architecture PSNR per setting, two rows each: ``subset='all'`` and
-    ``subset='non-degenerate'`` (trials below ``degenerate_db`` on ``degenerate_on`` removed).
+def correlation_table(df: pd.DataFrame, options: ReportOptions = DEFAULT_OPTIONS) -> pd.DataFrame:
+    """One-shot vs architecture PSNR per setting of ``options.by``, two rows each:
+    ``subset='all'`` and ``subset='non-degenerate'`` (the trials :func:`is_degenerate` names
+    removed).
 
     Pairs are the trials with both PSNRs finite; ``trials`` is the setting's trial count, ``n``
     the pairs used, ``excluded`` the degenerate pairs removed. The bootstrap restarts from
-    ``seed`` for every setting and subset.
+    ``options.seed`` for every setting and subset.
     """
-    by = _check_by(by)
+    by = list(options.by)
     df = with_settings(df, by)
-    degenerate = is_degenerate(df, degenerate_db, degenerate_on)
+    degenerate = is_degenerate(df, options)
     rows = []
     for keys, g in _groups(df, by):
         pairs = g[np.isfinite(g["one_shot_psnr"]) & np.isfinite(g["arch_psnr"])]
@@ -261,14 +223,7 @@ def correlation_table(
         for subset, sel in (("all", pairs), ("non-degenerate", pairs[~bad])):
             row: dict[str, Any] = dict(zip(by, keys, strict=True))
             row.update(subset=subset, trials=len(g), excluded=len(pairs) - len(sel))
-            res = correlate(
-                sel["one_shot_psnr"].to_numpy(),
-                sel["arch_psnr"].to_numpy(),
-                n_boot=n_boot,
-                seed=seed,
-                ci=ci,
-                min_pairs=min_pairs,
-            )
+            res = correlate(sel["one_shot_psnr"].to_numpy(), sel["arch_psnr"].to_numpy(), options)
             if not np.isfinite(g["one_shot_psnr"]).any():
                 res["note"] = (
                     f"no one-shot PSNR (method {', '.join(map(str, g['method'].unique()))})"
@@ -288,7 +243,7 @@ def mixed_settings(
     """Settings whose trials differ in config keys other than ``seed``, ``study`` and the
     ignored ones: ``{setting: [keys]}``. Such a setting mixes experiments (e.g. other epochs);
     add a key to ``by`` to split it."""
-    by = _check_by(by)
+    by = list(check_by(by))
     df = with_settings(df, by)
     skip = {"seed", "study", *by, *ignore}
     out = {}
@@ -310,7 +265,7 @@ def best_and_worst(df: pd.DataFrame, by: Iterable[str] | str = DEFAULT_BY) -> pd
     """The best and the worst scored trial (architecture PSNR) of each setting: the rows of
     ``df`` with the setting keys and a ``rank`` column (``best``/``worst``); one row
     (``best``) where a setting has one scored trial; ties go to the lower seed."""
-    by = _check_by(by)
+    by = list(check_by(by))
     df = with_settings(df, by)
     out = []
     for _, g in _groups(df, by):

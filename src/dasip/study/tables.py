@@ -1,16 +1,19 @@
-"""The study's tables as text: Markdown, LaTeX (booktabs) and CSV."""
+"""The study's tables as text: Markdown, LaTeX (booktabs) and CSV, written by pandas
+(``DataFrame.to_markdown`` through tabulate, ``Styler.to_latex``); this module picks the cells,
+their alignment and the escaping."""
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .stats import DEGENERATE_DB, METHODS, PSNR_STATS
+from .options import DEGENERATE_DB
+from .stats import METHODS, PSNR_STATS
 
 _SYMBOL = {"pearson": "Pearson r", "spearman": "Spearman ρ", "kendall": "Kendall τ"}
 
@@ -24,6 +27,16 @@ def fmt(v: Any, digits: int = 2) -> str:
     if isinstance(v, float):
         return f"{v:.{digits}f}"
     return str(v)
+
+
+def format_db(v: float | None) -> str:
+    """A PSNR: ``'27.00 dB'``; ``'-'`` for NaN / None."""
+    return "-" if v is None or not math.isfinite(v) else f"{v:.2f} dB"
+
+
+def setting_label(keys: Mapping[str, Any]) -> str:
+    """A setting's values for a reader: ``'das · sequential · all'``."""
+    return " · ".join(str(v) for v in keys.values()) or "all trials"
 
 
 def _by_of(table: pd.DataFrame, first_stat: str) -> list[str]:
@@ -75,19 +88,28 @@ def _numeric_like(values: Sequence[str]) -> bool:
     return all(v == "-" or _NUMBER.match(v) for v in values)
 
 
+def _align(frame: pd.DataFrame) -> list[bool]:
+    """Per column: right-aligned (numbers, see :func:`_numeric_like`)?"""
+    return [_numeric_like(list(frame[c].map(str))) for c in frame.columns]
+
+
 def to_markdown(frame: pd.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table; numeric columns right-aligned."""
+    """A GitHub-flavoured Markdown table of text cells; numeric columns right-aligned."""
 
     def cell(v: Any) -> str:
         return str(v).replace("|", "\\|").replace("*", "\\*").replace("\n", " ")
 
-    cols = [str(c) for c in frame.columns]
-    lines = ["| " + " | ".join(cell(c) for c in cols) + " |"]
-    align = ["---:" if _numeric_like(list(frame[c].map(str))) else "---" for c in frame.columns]
-    lines.append("|" + "|".join(align) + "|")
-    for row in frame.itertuples(index=False):
-        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
-    return "\n".join(lines) + "\n"
+    text = (
+        frame.map(cell)
+        .rename(columns=cell)
+        .to_markdown(
+            index=False,
+            tablefmt="pipe",
+            disable_numparse=True,  # the cells are already text: "27.00" stays "27.00"
+            colalign=["right" if r else "left" for r in _align(frame)],
+        )
+    )
+    return text + "\n"
 
 
 _LATEX_ESCAPES = {
@@ -113,20 +135,19 @@ def latex_escape(text: str) -> str:
 
 
 def to_latex(frame: pd.DataFrame, caption: str | None = None) -> str:
-    """A booktabs ``tabular`` (wrapped in a ``table`` with ``caption``), numbers right-aligned."""
-    align = "".join("r" if _numeric_like(list(frame[c].map(str))) else "l" for c in frame.columns)
-    lines = []
-    if caption:
-        lines += ["\\begin{table}[t]", "\\centering", f"\\caption{{{latex_escape(caption)}}}"]
-    lines += [f"\\begin{{tabular}}{{{align}}}", "\\toprule"]
-    lines.append(" & ".join(latex_escape(c) for c in frame.columns) + " \\\\")
-    lines.append("\\midrule")
-    for row in frame.itertuples(index=False):
-        lines.append(" & ".join(latex_escape(v) for v in row) + " \\\\")
-    lines += ["\\bottomrule", "\\end{tabular}"]
-    if caption:
-        lines.append("\\end{table}")
-    return "\n".join(lines) + "\n"
+    """A booktabs ``tabular`` (wrapped in a ``table`` with ``caption``), numbers right-aligned.
+
+    Every cell and header is escaped by :func:`latex_escape` (also ``<``, ``>``, ``ρ``, ``τ``,
+    so the text needs no package beyond booktabs)."""
+    escaped = frame.map(latex_escape).rename(columns=latex_escape)
+    float_args = (
+        {"caption": latex_escape(caption), "position": "t", "position_float": "centering"}
+        if caption
+        else {}
+    )
+    return escaped.style.hide(axis="index").to_latex(
+        hrules=True, column_format="".join("r" if r else "l" for r in _align(frame)), **float_args
+    )
 
 
 def write_table(
