@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from .config import ConfigError
@@ -25,17 +27,33 @@ def _fail(e: ConfigError) -> None:
     sys.exit(2)
 
 
+def _in_multirun() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def _exit_if_failed(record: TrialRecord | dict[str, Any] | None) -> None:
+    """A failed trial makes a single run exit 1 (a multirun: :class:`FailedJobs` at its end)."""
+    status = record.get("status") if isinstance(record, dict) else getattr(record, "status", None)
+    if status == "failed" and not _in_multirun():
+        error = record.get("error") if isinstance(record, dict) else record.error
+        print(f"dasip: error: the trial failed: {error}", file=sys.stderr)
+        sys.exit(1)
+
+
 def search(cfg: DictConfig) -> float | None:
     """Run one trial of ``cfg.method`` (default: DAS). Returns the architecture PSNR."""
-    from .trial import finished_record, prepare, run_trial
+    from .trial import build, finished_record, run_trial
 
     try:
         if cfg.get("optuna") is not None:  # a job of the BOHB sweeper: one Optuna trial
             from .hpo.job import run_optuna_trial
 
             return run_optuna_trial(cfg, _run_dir())
-        if cfg.get("resume", True):
-            prepare(cfg)  # bad input is still an error, even for a job that is done
+        ctx = build(cfg, _run_dir())  # bad input is an error, even for a job that is done
+        if cfg.resume:
             done = finished_record(cfg, _run_dir())
             if done is not None:
                 print(
@@ -43,9 +61,10 @@ def search(cfg: DictConfig) -> float | None:
                     f"arch_psnr={done.get('arch_psnr')}): skipped; resume=false runs it again"
                 )
                 return done.get("arch_psnr")
-        record = run_trial(cfg, _run_dir())
+        record = run_trial(ctx, _run_dir())
     except ConfigError as e:
         _fail(e)
+    _exit_if_failed(record)
     return record.arch_psnr
 
 
@@ -72,15 +91,52 @@ def evaluate(cfg: DictConfig) -> float | None:
             return psnr
         extra = {}
         if cfg.record is not None:
-            cfg = config_from_record(cfg, cfg.record)
+            try:
+                cfg = config_from_record(cfg, cfg.record)
+            except ConfigError:
+                raise
+            except (FileNotFoundError, ValueError) as e:  # a missing or malformed record=
+                raise ConfigError(f"record={cfg.record}: {e}") from e
             extra["evaluated_from"] = str(cfg.record)
             log.info("evaluating %s from %s", cfg.arch, cfg.record)
         record: TrialRecord = run_trial(cfg, _run_dir(), extra=extra)
     except ConfigError as e:
         _fail(e)
-    except FileNotFoundError as e:
-        _fail(ConfigError(str(e)))
+    _exit_if_failed(record)
     return record.arch_psnr
+
+
+class FailedJobs(Callback):
+    """Hydra callback: at the end of a multirun, exit 1 when any of its jobs' records says
+    ``failed`` (after every job ran), naming them, so scripts, CI and schedulers see it.
+
+    Not for the ``bohb`` sweeper: there a failed trial is an outcome of the sampled
+    hyperparameters, told to Optuna (a killed one is retried), and the sweeper itself stops
+    with exit 1 when too many trials fail.
+    """
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from .record import RECORD_FILE, read_record
+
+        if "bohb" in str(OmegaConf.select(config, "hydra.sweeper._target_", default="")).lower():
+            return
+
+        sweep_dir = Path(config.hydra.sweep.dir)
+        failed = []
+        for path in sorted(sweep_dir.glob(f"**/{RECORD_FILE}")):
+            try:
+                if read_record(path).get("status") == "failed":
+                    failed.append(str(path.parent))
+            except (OSError, ValueError):
+                continue
+        if failed:
+            print(
+                f"dasip: error: {len(failed)} job(s) of the multirun failed: "
+                + ", ".join(failed[:10])
+                + (" ..." if len(failed) > 10 else ""),
+                file=sys.stderr,
+            )
+            sys.exit(1)
 
 
 def print_config(cfg: DictConfig) -> None:  # pragma: no cover - debugging aid

@@ -1,122 +1,500 @@
-"""Config validation and the builders that turn a composed Hydra config into objects.
+"""The rules every config key obeys, and the builders that turn config blocks into objects.
 
-Every check runs at start-up, before any training, and names the key, the bad value and what
-is allowed.
+Every check runs at start-up, before any training, and raises :class:`ConfigError` with a
+one-line message that names the key, the bad value and what is allowed. :data:`RULES` has one
+rule per key of the composed configs (``tests/test_config.py`` walks them all with wrong types
+and ranges); keys that are handed to a library (the Lightning ``Trainer``, a logger) are checked
+against that library's signature when the trial is built.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import fnmatch
+import inspect
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from .metrics import LOSS_REDUCTIONS
-from .models.optim import HParams
-from .ops import OpContext, check_op_names
-from .physics import OPERATORS, LinearOperator, build_operator_from_config
-from .spaces import SPACES, GenotypeError, build_space
+from .models.optim import ALPHA_OPTIMIZERS, ALPHA_SCHEDULERS, HParams
+from .ops import OPS, ROLL_DIMS, OpContext
+from .physics import LinearOperator
+from .spaces import SPACES
 
 LOGGER_MODES = ("online", "offline", "disabled")
-LOGGERS = ("wandb", "csv", "none")
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
+PRECISIONS = (
+    "64-true", "64", "32-true", "32", "16-mixed", "16", "bf16-mixed", "bf16",
+    "16-true", "bf16-true", "transformer-engine", "transformer-engine-float16",
+)  # fmt: skip
+#: Trainer arguments each fit sets itself: not config keys
+TRAINER_OWN_KEYS = ("max_epochs", "logger", "callbacks", "default_root_dir")
 
 
 class ConfigError(ValueError):
     """A config value that cannot work; raised before any training starts."""
 
 
-def _get(cfg: Any, key: str) -> Any:
-    return OmegaConf.select(cfg, key, throw_on_missing=True)
+# -- rules -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Rule:
+    """What one key accepts. ``check`` raises :class:`ConfigError`; ``bad`` lists values that a
+    rule must reject (the config walk in the tests feeds them to every key)."""
+
+    check: Callable[[str, Any], None]
+    bad: tuple[Any, ...]
 
 
-def _positive_int(cfg: DictConfig, key: str) -> None:
-    v = _get(cfg, key)
-    if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-        raise ConfigError(f"{key}={v!r} must be a positive integer")
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _positive(cfg: DictConfig, key: str, allow_zero: bool = False) -> None:
-    v = _get(cfg, key)
-    ok = isinstance(v, (int, float)) and not isinstance(v, bool)
-    if not ok or not (v >= 0 if allow_zero else v > 0):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ConfigError(f"{key}={v!r} must be a number {bound}")
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _choice(cfg: DictConfig, key: str, allowed: Any) -> None:
-    v = _get(cfg, key)
-    if v not in allowed:
-        raise ConfigError(f"{key}={v!r} is not allowed; allowed: {', '.join(map(str, allowed))}")
+def _fail(key: str, v: Any, allowed: str) -> None:
+    raise ConfigError(f"{key}={_show(v)} is not allowed; allowed: {allowed}")
 
 
-def validate(cfg: DictConfig, methods: Mapping[str, Any] | None = None) -> None:
-    """Check everything a trial will use; raise :class:`ConfigError` on the first problem."""
-    for key in ("data", "ops", "space", "hparams", "method"):
-        if _get(cfg, key) is None:
-            raise ConfigError(f"{key} is not set")
-    _choice(cfg, "data.operator.name", OPERATORS)
-    for key in ("data.n", "data.batch_size", "data.batches_per_epoch", "data.val_size"):
-        _positive_int(cfg, key)
-    _positive_int(cfg, "data.eval_batch_size")
-    _positive(cfg, "data.noise_std", allow_zero=True)
-    _choice(cfg, "space.name", SPACES)
-    for key in ("epochs", "retrain_epochs"):
-        _positive_int(cfg, key)
-    _choice(cfg, "loss.reduction", LOSS_REDUCTIONS)
-    _positive(cfg, "psnr.data_range")
-    _positive_int(cfg, "ops.width")
-    _positive_int(cfg, "ops.kernel_size")
-    _positive(cfg, "ops.noise_std", allow_zero=True)
-    if methods is not None:
-        _choice(cfg, "method.name", methods)
-    if cfg.method.get("requires_arch") and cfg.get("arch") is None:
+def _show(v: Any) -> str:
+    if OmegaConf.is_config(v):
+        v = OmegaConf.to_container(v)
+    return repr(v)
+
+
+def integer(min: int | None = None, nullable: bool = False, odd: bool = False) -> Rule:
+    what = "an odd integer" if odd else "an integer"
+    allowed = f"{what} >= {min}" if min is not None else what
+    if nullable:
+        allowed += ", or null"
+
+    def check(key: str, v: Any) -> None:
+        if v is None and nullable:
+            return
+        if not _is_int(v) or (min is not None and v < min) or (odd and v % 2 == 0):
+            _fail(key, v, allowed)
+
+    bad: list[Any] = ["abc", 1.5, True, [1]]
+    if min is not None:
+        bad.append(min - 1)
+    if odd:
+        bad.append(2 * max(1, min or 1))
+    if not nullable:
+        bad.append(None)
+    return Rule(check, tuple(bad))
+
+
+def number(gt: float | None = None, ge: float | None = None, nullable: bool = False) -> Rule:
+    allowed = "a number" + (f" > {gt}" if gt is not None else "") + (
+        f" >= {ge}" if ge is not None else ""
+    )
+    if nullable:
+        allowed += ", or null"
+
+    def check(key: str, v: Any) -> None:
+        if v is None and nullable:
+            return
+        if (
+            not _is_number(v)
+            or v != v  # NaN
+            or (gt is not None and not v > gt)
+            or (ge is not None and not v >= ge)
+        ):
+            _fail(key, v, allowed)
+
+    bad: list[Any] = ["abc", True, float("nan"), [1.0]]
+    if gt is not None:
+        bad.append(gt)
+    if ge is not None:
+        bad.append(ge - 1)
+    if not nullable:
+        bad.append(None)
+    return Rule(check, tuple(bad))
+
+
+def boolean() -> Rule:
+    def check(key: str, v: Any) -> None:
+        if not isinstance(v, bool):
+            _fail(key, v, "true, false")
+
+    return Rule(check, ("abc", 2, None, [True]))
+
+
+def choice(*allowed: Any, nullable: bool = False) -> Rule:
+    def check(key: str, v: Any) -> None:
+        if v is None and nullable:
+            return
+        ok = isinstance(v, (str, int, float)) and not isinstance(v, bool) and v in allowed
+        if not ok:
+            _fail(key, v, ", ".join(map(str, allowed)) + (", null" if nullable else ""))
+
+    return Rule(check, ("nonsense", True, [allowed[0]]) + (() if nullable else (None,)))
+
+
+def string(nullable: bool = False) -> Rule:
+    def check(key: str, v: Any) -> None:
+        if v is None and nullable:
+            return
+        if not isinstance(v, str) or not v:
+            _fail(key, v, "a non-empty string" + (", or null" if nullable else ""))
+
+    return Rule(check, (5, "", [1, 2]) + (() if nullable else (None,)))
+
+
+def names(allowed: Sequence[str], min_len: int = 1) -> Rule:
+    """A list of distinct names from ``allowed``."""
+
+    def check(key: str, v: Any) -> None:
+        if not isinstance(v, (list, tuple, ListConfig)) or len(v) < min_len:
+            _fail(key, v, f"a list of at least {min_len} of {', '.join(allowed)}")
+        for item in v:
+            if item not in allowed:
+                _fail(key, v, f"a list of {', '.join(allowed)} (unknown: {item!r})")
+        if len(set(v)) != len(v):
+            _fail(key, v, "a list without repeats")
+
+    return Rule(check, ("grad", [], ["conv"], ["grad", "grad"], 5))
+
+
+def strings(nullable: bool = False) -> Rule:
+    def check(key: str, v: Any) -> None:
+        if v is None and nullable:
+            return
+        if not isinstance(v, (list, tuple, ListConfig)) or not all(isinstance(s, str) for s in v):
+            _fail(key, v, "a list of strings")
+
+    return Rule(check, ("abc", [1], 3))
+
+
+def architecture(nullable: bool = True) -> Rule:
+    """A genotype string or list; parsed by the space when the trial is built."""
+
+    def check(key: str, v: Any) -> None:
+        if v is None and nullable:
+            return
+        if isinstance(v, (list, tuple, ListConfig)):
+            if v and all(isinstance(s, str) for s in v):
+                return
+        elif isinstance(v, str) and v:
+            return
+        _fail(key, v, "an architecture such as grad*10 or grad-net*9, or a list of op names")
+
+    return Rule(check, (5, True, "", [1, 2]))
+
+
+def target() -> Rule:
+    """A ``_target_``: the dotted path of an importable class or function."""
+
+    def check(key: str, v: Any) -> None:
+        if not isinstance(v, str) or not v:
+            _fail(key, v, "the dotted path of a class, e.g. pytorch_lightning.Trainer")
+        try:
+            locate(v)
+        except Exception:
+            _fail(key, v, "the dotted path of an importable class, e.g. pytorch_lightning.Trainer")
+
+    return Rule(check, (5, "", "no.such.Thing"))
+
+
+def locate(path: str) -> Any:
+    """The object at the dotted ``path`` (``package.module.Name``)."""
+    import importlib
+
+    parts = path.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for name in parts[i:]:
+            obj = getattr(obj, name)
+        return obj
+    raise ImportError(f"cannot import {path!r}")
+
+
+def devices() -> Rule:
+    def check(key: str, v: Any) -> None:
+        if v == "auto" or (_is_int(v) and (v >= 1 or v == -1)):
+            return
+        if isinstance(v, (list, ListConfig)) and v and all(_is_int(d) and d >= 0 for d in v):
+            return
+        _fail(key, v, "auto, -1 (all), a number of devices >= 1, or a list of device indices")
+
+    return Rule(check, ("abc", 0, 1.5, True, None))
+
+
+def deterministic() -> Rule:
+    def check(key: str, v: Any) -> None:
+        if not (isinstance(v, bool) or v == "warn" or v is None):
+            _fail(key, v, "true, false, warn, null")
+
+    return Rule(check, ("abc", 2))
+
+
+def precision() -> Rule:
+    allowed = choice(*PRECISIONS)
+
+    def check(key: str, v: Any) -> None:
+        allowed.check(key, str(v) if _is_int(v) else v)
+
+    return Rule(check, ("abc", 8, True, None))
+
+
+#: one rule per key: a dotted path, ``*`` matching one level (``logger.*.mode``)
+RULES: dict[str, Rule] = {
+    "seed": integer(min=0),
+    "study": string(),
+    "epochs": integer(min=1),
+    "retrain_epochs": integer(min=1),
+    "arch": architecture(),
+    "loss.reduction": choice(*LOSS_REDUCTIONS),
+    "psnr.data_range": number(gt=0),
+    "num_threads": integer(min=1, nullable=True),
+    "save_model": boolean(),
+    "raise_on_failure": boolean(),
+    "resume": boolean(),
+    # evaluate.py
+    "record": string(nullable=True),
+    "checkpoint": string(nullable=True),
+    # data
+    "data._target_": target(),
+    "data.name": string(),
+    "data.n": integer(min=2),
+    "data.noise_std": number(ge=0),
+    "data.batch_size": integer(min=1),
+    "data.batches_per_epoch": integer(min=1),
+    "data.val_size": integer(min=1),
+    "data.val_seed": integer(min=0),
+    "data.eval_batch_size": integer(min=1),
+    "data.operator._target_": target(),
+    "data.operator.kernel_size": integer(min=1, odd=True),
+    "data.operator.sigma": number(gt=0),
+    "data.operator.spacing": number(gt=0),
+    "data.operator.factor": integer(min=1),
+    "data.operator.signal_length": integer(min=1),
+    # ops
+    "ops.name": string(),
+    "ops.names": names(tuple(OPS)),
+    "ops.width": integer(min=1),
+    "ops.kernel_size": integer(min=1, odd=True),
+    "ops.tau_init": number(),
+    "ops.noise_std": number(ge=0),
+    "ops.roll.dims": choice(*ROLL_DIMS),
+    "ops.roll.shift": integer(),
+    # space
+    "space.name": choice(*SPACES),
+    "space.n_layers": integer(min=1),
+    "space.n_cells": integer(min=1),
+    "space.n_states": integer(min=1),
+    "space.merge_kernel_size": integer(min=1, odd=True),
+    "space.share_alphas": boolean(),
+    # hparams (the fields of HParams)
+    "hparams.name": string(),
+    "hparams.param_lr": number(gt=0),
+    "hparams.param_weight_decay": number(ge=0),
+    "hparams.param_warmup": boolean(),
+    "hparams.alpha_lr": number(gt=0),
+    "hparams.alpha_weight_decay": number(ge=0),
+    "hparams.alpha_warmup": boolean(),
+    "hparams.alpha_scheduler": choice(*ALPHA_SCHEDULERS),
+    "hparams.alpha_optimizer": choice(*ALPHA_OPTIMIZERS),
+    "hparams.warmup_epochs": integer(min=0),
+    # method (each method has some of these)
+    "method.name": string(),  # checked against the registry of methods by the trial
+    "method.order": choice(1, 2),
+    "method.xi": number(gt=0, nullable=True),
+    "method.eps": number(gt=0),
+    "method.log_alphas": boolean(),
+    "method.retrain": boolean(),
+    "method.pretrain_epochs": integer(min=1),
+    "method.cache": boolean(),
+    "method.cache_dir": string(),
+    "method.spaces": names(tuple(SPACES)),
+    "method.requires_arch": boolean(),
+    "method.arch": architecture(),
+    "method.k": integer(min=1),
+    # loggers: logger.<entry>.<key>
+    "logger.*._target_": target(),
+    "logger.*.mode": choice(*LOGGER_MODES),
+    "logger.*.project": string(),
+    "logger.*.entity": string(nullable=True),
+    "logger.*.tags": strings(),
+    "logger.*.name": string(nullable=True),
+    "logger.*.group": string(nullable=True),
+    "logger.*.job_type": string(nullable=True),
+    "logger.*.version": choice("", nullable=True),
+    # trainer: the Lightning Trainer's arguments
+    "trainer._target_": target(),
+    "trainer.accelerator": choice(*ACCELERATORS),
+    "trainer.devices": devices(),
+    "trainer.precision": precision(),
+    "trainer.enable_progress_bar": boolean(),
+    "trainer.enable_model_summary": boolean(),
+    "trainer.enable_checkpointing": boolean(),
+    "trainer.num_sanity_val_steps": integer(min=0),
+    "trainer.check_val_every_n_epoch": integer(min=1),
+    "trainer.log_every_n_steps": integer(min=1),
+    "trainer.deterministic": deterministic(),
+}
+#: blocks whose other keys are arguments of a library class, checked against its signature
+PASSTHROUGH = ("trainer", "logger")
+#: top-level blocks added by tools, not by the user: the HPO job's ``optuna`` block
+FOREIGN = ("optuna", "fault", "fail_seeds")
+
+
+def rule_for(key: str) -> Rule | None:
+    if key in RULES:
+        return RULES[key]
+    for pattern, rule in RULES.items():
+        if "*" in pattern and fnmatch.fnmatchcase(key, pattern) and key.count(".") == pattern.count(
+            "."
+        ):
+            return rule
+    return None
+
+
+class Unresolved:
+    """A leaf whose interpolation cannot resolve (e.g. because a key it reads is bad)."""
+
+    def __init__(self, key: str, error: Exception):
+        self.error = ConfigError(f"{key}: {error}".splitlines()[0])
+
+
+def leaves(cfg: DictConfig, prefix: str = "", strict: bool = True) -> Iterator[tuple[str, Any]]:
+    """``(dotted key, resolved value)`` of every leaf of ``cfg``; a list is a leaf. A leaf that
+    cannot resolve raises (``strict``) or comes as an :class:`Unresolved`."""
+    for k in cfg:
+        key = f"{prefix}{k}"
+        try:
+            v = cfg[k]
+        except Exception as e:  # an interpolation that cannot resolve (e.g. on a bad value)
+            if strict:
+                raise Unresolved(key, e).error from e
+            v = Unresolved(key, e)
+        if isinstance(v, DictConfig):
+            yield from leaves(v, key + ".", strict)
+        else:
+            yield key, v
+
+
+def check_keys(cfg: DictConfig) -> None:
+    """Every key's type and range, and the keys a config may not have. Raises on the first."""
+    for group in ("data", "ops", "space", "hparams", "method"):
+        if not isinstance(cfg.get(group), DictConfig):
+            raise ConfigError(f"{group} is not set; choose one, e.g. {group}=...")
+    # the trial's own keys first, the library blocks (which interpolate them) last
+    unresolved = []
+    for key, value in sorted(leaves(cfg, strict=False), key=lambda kv: _check_order(kv[0])):
+        top = key.split(".", 1)[0]
+        if top in FOREIGN:
+            continue
+        if isinstance(value, Unresolved):
+            unresolved.append(value)
+            continue
+        rule = rule_for(key)
+        if rule is not None:
+            rule.check(key, value)
+        elif top not in PASSTHROUGH:
+            raise ConfigError(f"{key} is not a known key; see README.md (configs) for the keys")
+    if unresolved:  # only when the keys they read were fine
+        raise unresolved[0].error
+    _cross_checks(cfg)
+
+
+def _check_order(key: str) -> int:
+    if "." not in key:
+        return 0
+    return 2 if key.split(".", 1)[0] in PASSTHROUGH else 1
+
+
+def _cross_checks(cfg: DictConfig) -> None:
+    data, method = cfg.data, cfg.method
+    k = data.operator.get("kernel_size")
+    if k is not None and data.n < k:
+        raise ConfigError(
+            f"data.n={data.n} is shorter than the blur kernel "
+            f"(data.operator.kernel_size={k}); allowed: data.n >= {k}"
+        )
+    factor = data.operator.get("factor")
+    if factor is not None and data.n < factor:
+        raise ConfigError(
+            f"data.n={data.n} is shorter than the downsampling factor "
+            f"(data.operator.factor={factor}); allowed: data.n >= {factor}"
+        )
+    if method.get("spaces") is not None and cfg.space.name not in method.spaces:
+        raise ConfigError(
+            f"space.name={cfg.space.name!r} is not allowed with method={method.name}; "
+            f"allowed: {', '.join(method.spaces)}"
+        )
+    if method.get("requires_arch") and cfg.get("arch") is None:
         example = "grad*15/grad*15" if cfg.space.name == "cell" else "grad*10"
-        raise ConfigError(f"method={cfg.method.name} needs arch=..., e.g. arch={example}")
-    _method_keys(cfg)
-    _choice(cfg, "logger.name", LOGGERS)
-    if cfg.logger.name == "wandb":
-        _choice(cfg, "logger.mode", LOGGER_MODES)
+        raise ConfigError(f"method={method.name} needs arch=..., e.g. arch={example}")
+    if method.get("arch") is not None and cfg.get("arch") is not None:
+        raise ConfigError(
+            f"arch={cfg.arch!r} is not allowed with method={method.name}, which trains "
+            f"method.arch={method.arch!r}; allowed: arch=null, or method=fixed arch=..."
+        )
+    own = [key for key in TRAINER_OWN_KEYS if key in cfg.trainer]
+    if own:
+        raise ConfigError(
+            f"trainer.{own[0]} is set by the trial itself (epochs, retrain_epochs, logger=, the "
+            "run directory); remove it from the trainer config"
+        )
+
+
+# -- builders ----------------------------------------------------------------------------------
+@contextlib.contextmanager
+def errors_name(key: str) -> Iterator[None]:
+    """Turn the ``ValueError``/``TypeError`` of building ``key``'s block into a
+    :class:`ConfigError` that names the block."""
     try:
-        check_op_names(cfg.ops.names)
-        space = build_space_from_config(cfg)
-        space.candidate_ops(cfg.ops.names)
-        hparams(cfg)
-        if cfg.get("arch") is not None:
-            space.parse(arch_value(cfg.arch))
-        if cfg.method.get("arch") is not None:
-            space.parse(arch_value(cfg.method.arch), key="method.arch")
-        build_operator(cfg)
-    except (GenotypeError, ValueError, TypeError) as e:
-        if isinstance(e, ConfigError):
-            raise
-        raise ConfigError(str(e)) from e
+        yield
+    except ConfigError:
+        raise
+    except (ValueError, TypeError) as e:
+        text = str(e)
+        raise ConfigError(text if text.startswith(key) else f"{key}: {text}") from e
 
 
-def _method_keys(cfg: DictConfig) -> None:
-    """The method's own keys (``conf/method/*.yaml``), checked where a method has them."""
-    m = cfg.method
-    name = m.name
-    if m.get("spaces") is not None and cfg.space.name not in m.spaces:
-        raise ConfigError(
-            f"space.name={cfg.space.name!r} is not allowed with method={name}; "
-            f"allowed: {', '.join(m.spaces)}"
-        )
-    if "order" in m and (isinstance(m.order, bool) or m.order not in (1, 2)):
-        raise ConfigError(f"method.order={m.order!r} is not allowed; allowed: 1, 2")
-    if m.get("xi") is not None:
-        _positive(cfg, "method.xi")
-    if "eps" in m:
-        _positive(cfg, "method.eps")
-    for key in ("k", "pretrain_epochs"):
-        if key in m:
-            _positive_int(cfg, f"method.{key}")
-    if "cache" in m and not isinstance(m.cache, bool):
-        raise ConfigError(f"method.cache={m.cache!r} is not allowed; allowed: true, false")
-    if m.get("arch") is not None and cfg.get("arch") is not None:
-        raise ConfigError(
-            f"arch={cfg.arch!r} is not allowed with method={name}, which trains "
-            f"method.arch={m.arch!r}; allowed: arch=null, or method=fixed arch=..."
-        )
+def check_signature(key: str, target: Any, kwargs: Mapping[str, Any]) -> None:
+    """Unknown arguments of ``target`` in a config block are errors, not silently ignored."""
+    try:
+        params = inspect.signature(target).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    for name in kwargs:
+        if name not in params:
+            allowed = ", ".join(p for p in params if p not in ("self", *TRAINER_OWN_KEYS))
+            raise ConfigError(
+                f"{key}.{name} is not an argument of {getattr(target, '__name__', target)}; "
+                f"allowed: {allowed}"
+            )
+
+
+def instantiate_block(key: str, block: DictConfig, **kwargs: Any) -> Any:
+    """``hydra.utils.instantiate`` of a config block, its errors naming the block."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
+    try:
+        return instantiate(block, _convert_="all", **kwargs)
+    except InstantiationException as e:
+        cause = e.__cause__ or e
+        raise ConfigError(f"{key}: {cause}") from e
+
+
+def partial_of(key: str, block: DictConfig) -> Callable[..., Any]:
+    """A factory for the config block's ``_target_`` with its arguments checked now."""
+    target = locate(block._target_)
+    kwargs = {k: v for k, v in block.items() if k != "_target_"}
+    check_signature(key, target, kwargs)
+    return instantiate_block(key, block, _partial_=True)
 
 
 def arch_value(arch: Any) -> Any:
@@ -128,31 +506,17 @@ def arch_value(arch: Any) -> Any:
 
 def hparams(cfg: DictConfig) -> HParams:
     d = OmegaConf.to_container(cfg.hparams, resolve=True)
-    try:
+    with errors_name("hparams"):
         return HParams.from_config(d)
-    except TypeError as e:
-        raise ConfigError(f"hparams: {e}") from e
-    except ValueError as e:
-        raise ConfigError(str(e)) from e
-
-
-def build_operator(cfg: DictConfig) -> LinearOperator:
-    from .data import grid_spacing
-
-    op_cfg = OmegaConf.to_container(cfg.data.operator, resolve=True)
-    try:
-        return build_operator_from_config(op_cfg, cfg.data.n, grid_spacing(cfg.data.n))
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"data.operator: {e}") from e
 
 
 def build_space_from_config(cfg: DictConfig):
-    params = {k: v for k, v in OmegaConf.to_container(cfg.space, resolve=True).items()}
+    from .spaces import build_space
+
+    params = dict(OmegaConf.to_container(cfg.space, resolve=True))
     name = params.pop("name")
-    try:
+    with errors_name("space"):
         return build_space(name, **params)
-    except TypeError as e:
-        raise ConfigError(f"space: {e}") from e
 
 
 def op_context(cfg: DictConfig, operator: LinearOperator) -> OpContext:
@@ -168,3 +532,19 @@ def op_context(cfg: DictConfig, operator: LinearOperator) -> OpContext:
         roll_dims=ops.roll.dims,
         roll_shift=ops.roll.shift,
     )
+
+
+__all__ = [
+    "RULES",
+    "ConfigError",
+    "Rule",
+    "arch_value",
+    "build_space_from_config",
+    "check_keys",
+    "hparams",
+    "instantiate_block",
+    "leaves",
+    "op_context",
+    "partial_of",
+    "rule_for",
+]

@@ -1,43 +1,56 @@
-"""Experiment loggers: W&B (offline by default), CSV, or none."""
+"""Experiment loggers: the ``logger`` config is a mapping of Lightning loggers by name
+(``logger=wandb``, ``logger=csv``, ``logger=[wandb,csv]``, ``logger=none``), each a ``_target_``.
+
+W&B is offline by default (``wandb sync`` uploads later); a W&B logger with ``mode: disabled``
+is left out. Every logger writes into the trial's run directory; a W&B run is named after the
+trial and carries the resolved config.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from . import config as C
 
-def build_loggers(cfg: DictConfig, run_dir: Path, run_name: str) -> list[Any]:
-    """Lightning loggers for one trial. W&B: one run per trial, grouped by ``study``."""
-    name = cfg.logger.name
-    if name == "none":
-        return []
-    if name == "csv":
-        from pytorch_lightning.loggers import CSVLogger
 
-        return [CSVLogger(save_dir=str(run_dir), name="csv", version="")]
-    if name == "wandb":
-        if cfg.logger.mode == "disabled":
-            return []
-        os.environ.setdefault("WANDB_SILENT", "true")
-        from pytorch_lightning.loggers import WandbLogger
+def _is_wandb(block: DictConfig) -> bool:
+    return str(block.get("_target_", "")).endswith("WandbLogger")
 
-        return [
-            WandbLogger(
-                project=cfg.logger.project,
-                entity=cfg.logger.get("entity"),
-                group=str(cfg.study),
-                job_type=str(cfg.method.name),
-                name=run_name,
-                save_dir=str(run_dir),
-                mode=cfg.logger.mode,
-                tags=list(cfg.logger.get("tags") or []),
-                config=OmegaConf.to_container(cfg, resolve=True),
+
+def logger_factories(cfg: DictConfig) -> dict[str, Callable[..., Any]]:
+    """One factory per enabled logger, its arguments checked now (when the trial is built)."""
+    out = {}
+    for name, block in (cfg.get("logger") or {}).items():
+        if not isinstance(block, DictConfig) or "_target_" not in block:
+            raise C.ConfigError(
+                f"logger.{name} is not a logger config (a mapping with a _target_); "
+                "choose logger=wandb, csv, none or a list such as logger=[wandb,csv]"
             )
-        ]
-    raise ValueError(f"logger.name={name!r}; allowed: wandb, csv, none")
+        if _is_wandb(block) and block.get("mode") == "disabled":
+            continue
+        out[str(name)] = C.partial_of(f"logger.{name}", block)
+    return out
+
+
+def build_loggers(
+    cfg: DictConfig, factories: dict[str, Callable[..., Any]], run_dir: Path, run_name: str
+) -> list[Any]:
+    """The trial's Lightning loggers, writing into ``run_dir``."""
+    loggers = []
+    for name, factory in factories.items():
+        kwargs: dict[str, Any] = {"save_dir": str(run_dir)}
+        if _is_wandb(cfg.logger[name]):
+            os.environ.setdefault("WANDB_SILENT", "true")
+            kwargs["config"] = OmegaConf.to_container(cfg, resolve=True)
+            if cfg.logger[name].get("name") is None:
+                kwargs["name"] = run_name
+        loggers.append(factory(**kwargs))
+    return loggers
 
 
 def finish_loggers(loggers: list[Any], summary: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""One trial, one record (DESIGN.md): the result of every trial as one JSON line."""
+"""One trial, one record: the result of every trial as one JSON line (docs/study.md)."""
 
 from __future__ import annotations
 
@@ -70,13 +70,32 @@ class TrialRecord:
 
 
 def read_record(path: str | Path) -> dict[str, Any]:
-    """Read a record from its file or from the run directory holding it."""
+    """Read a record from its file or from the run directory holding it.
+
+    The file holds one JSON object (written on one line, or spread over several); of a
+    JSON-lines file (one record a line) the last line is the current record. Raises
+    :class:`FileNotFoundError` when there is no file, :class:`ValueError` saying why when the
+    file is not a record (empty, not JSON, not a JSON object).
+    """
     path = Path(path)
     if path.is_dir():
         path = path / RECORD_FILE
     if not path.is_file():
         raise FileNotFoundError(f"no trial record at {path}")
-    return json.loads(path.read_text().strip().splitlines()[-1])
+    text = path.read_text()
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise ValueError("empty file")
+    try:
+        rec = json.loads(text)
+    except json.JSONDecodeError:
+        try:
+            rec = json.loads(lines[-1])
+        except json.JSONDecodeError as e:
+            raise ValueError(f"not JSON: {e}") from e
+    if not isinstance(rec, dict):
+        raise ValueError("not a JSON object")
+    return rec
 
 
 def _finite_or_none(obj: Any) -> Any:
@@ -127,6 +146,7 @@ CORE_FIELDS = ("study", "method", "data", "ops", "space", "hparams", "seed")
 JOB_KEY_IGNORE = (
     "logger",
     "trainer.enable_progress_bar",
+    "trainer.enable_model_summary",
     "trainer.log_every_n_steps",
     "trainer.check_val_every_n_epoch",
     "trainer.accelerator",

@@ -5,10 +5,12 @@ This is what the entry points (``search.py``, ``train.py``, ``evaluate.py``) cal
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from . import config as C
-from .methods import METHODS, MethodResult, TrialContext
+from .methods import MethodResult, TrialContext
 from .record import RECORD_FILE, TrialRecord, git_revision, job_key, package_versions, read_record
 
 log = logging.getLogger(__name__)
@@ -45,34 +47,42 @@ def run_name(cfg: DictConfig) -> str:
     return f"{cfg.method.name}-{cfg.data.name}-{cfg.ops.name}-{cfg.space.name}-s{cfg.seed}"
 
 
-def prepare(cfg: DictConfig) -> None:
-    """Validate and apply process-wide settings. Raises :class:`ConfigError` on bad input."""
-    C.validate(cfg, METHODS)
-    if cfg.get("num_threads"):
+def build(cfg: DictConfig, run_dir: str | Path) -> TrialContext:
+    """Build the trial of ``cfg`` (this is the validation: a bad key raises
+    :class:`~dasip.config.ConfigError` naming it) and apply its process-wide settings."""
+    ctx = TrialContext(cfg, Path(run_dir))
+    if cfg.num_threads is not None:
         torch.set_num_threads(int(cfg.num_threads))
+    return ctx
 
 
 def run_trial(
-    cfg: DictConfig,
+    cfg: DictConfig | TrialContext,
     run_dir: str | Path,
     extra: dict[str, Any] | None = None,
     callbacks: list[Any] | None = None,
+    finalize: Callable[[TrialRecord], None] | None = None,
 ) -> TrialRecord:
-    """Run ``cfg.method`` for one seed and write ``record.json`` into ``run_dir``.
+    """Run the trial of ``cfg`` (a config, or a trial already :func:`build`-t from one) and
+    write ``record.json`` into ``run_dir``.
 
     ``callbacks`` (Lightning callbacks) join every trainer of the trial; one that raises
-    :class:`TrialPruned` ends the trial with status ``pruned``.
+    :class:`TrialPruned` ends the trial with status ``pruned``. ``finalize(record)`` (the HPO
+    job's: it tells Optuna) sees the finished record of every outcome before the record is
+    written and before the loggers get its summary, and may add to it (``status``, ``error``,
+    ``extra``): the record has one writer, and the W&B summary equals the record.
 
     Bad config raises :class:`ConfigError` before any work. Once work has started, every
     outcome (ok, diverged, or an exception) ends as a written record; an exception is re-raised
-    after the record is written unless ``cfg.raise_on_failure`` is false.
+    after the record is written when ``cfg.raise_on_failure`` is true.
     """
-    prepare(cfg)
     run_dir = Path(run_dir)
+    ctx = cfg if isinstance(cfg, TrialContext) else build(cfg, run_dir)
+    cfg = ctx.cfg
+    ctx.callbacks.extend(callbacks or [])
     run_dir.mkdir(parents=True, exist_ok=True)
     from .loggers import build_loggers, finish_loggers
 
-    loggers = build_loggers(cfg, run_dir, run_name(cfg))
     record = TrialRecord(
         study=str(cfg.study),
         seed=int(cfg.seed),
@@ -89,14 +99,13 @@ def run_trial(
     )
     start = time.perf_counter()
     failure: BaseException | None = None
+    loggers: list[Any] = []
     try:
-        ctx = TrialContext(cfg, run_dir, loggers, callbacks)
-        result = METHODS[cfg.method.name](ctx)
+        loggers = ctx.loggers = build_loggers(cfg, ctx.logger_factories, run_dir, run_name(cfg))
+        result = ctx.method.run(ctx)
         _fill(record, result)
-        if result.network is not None and cfg.get("save_model", True):
+        if result.network is not None and cfg.save_model:
             save_model(result.network, record, run_dir / MODEL_FILE)
-    except C.ConfigError:
-        raise
     except TrialPruned as e:  # stopped early by the runner's pruner: still a record
         record.status = "pruned"
         for key, value in e.record_fields.items():
@@ -110,6 +119,12 @@ def run_trial(
         record.extra["traceback"] = traceback.format_exc()
         log.error("trial failed: %s", record.error)
     record.total_time_s = time.perf_counter() - start
+    if finalize is not None:
+        try:
+            finalize(record)
+        except Exception as e:  # the record is written whatever the finalizer does
+            log.error("finalizing the record failed: %s", e)
+            record.extra.setdefault("finalize_error", f"{type(e).__name__}: {e}")
     path = record.write(run_dir)
     try:
         finish_loggers(loggers, record.summary())
@@ -117,7 +132,7 @@ def run_trial(
         log.warning("could not finish loggers: %s", e)
     log.info("record written to %s", path)
     print(format_summary(record))
-    if failure is not None and cfg.get("raise_on_failure", False):
+    if failure is not None and cfg.raise_on_failure:
         raise failure
     return record
 
@@ -143,18 +158,16 @@ def finished_record(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any] | No
     return rec
 
 
+#: what a method's result gives its record: every field the two share, less ``extra`` (merged)
+_RESULT_FIELDS = tuple(
+    f.name
+    for f in dataclasses.fields(MethodResult)
+    if f.name in {g.name for g in dataclasses.fields(TrialRecord)} and f.name != "extra"
+)
+
+
 def _fill(record: TrialRecord, result: MethodResult) -> None:
-    for key in (
-        "genotype",
-        "one_shot_psnr",
-        "arch_psnr",
-        "status",
-        "search_time_s",
-        "train_time_s",
-        "search_epochs",
-        "retrain_epochs",
-        "alpha_probs",
-    ):
+    for key in _RESULT_FIELDS:
         setattr(record, key, getattr(result, key))
     record.extra.update(result.extra)
     if (
@@ -209,10 +222,16 @@ def evaluate_checkpoint(cfg: DictConfig, checkpoint: str | Path) -> float:
         path = path / MODEL_FILE
     if not path.is_file():
         raise C.ConfigError(f"checkpoint={checkpoint}: no such file")
-    blob = torch.load(path, map_location="cpu", weights_only=False)
-    saved = OmegaConf.create(blob["config"])
-    prepare(saved)
-    ctx = TrialContext(saved, path.parent)
+    try:  # weights only: a crafted file cannot run code here
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise C.ConfigError(
+            f"checkpoint={checkpoint}: not a dasip model.pt that loads as weights only "
+            f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+        ) from e
+    if not isinstance(blob, dict) or not {"state_dict", "genotype", "config"} <= set(blob):
+        raise C.ConfigError(f"checkpoint={checkpoint}: not a dasip model.pt")
+    ctx = build(OmegaConf.create(blob["config"]), path.parent)
     net = ctx.space.derived(ctx.op_context(), ctx.space.parse(blob["genotype"]))
     net.load_state_dict(blob["state_dict"])
     return ctx.psnr(net)

@@ -33,7 +33,8 @@ def test_same_seed_same_stream_and_streams_are_independent():
 
 def _dm(seed, **kw):
     return SignalDataModule(
-        Blur1d(), seed=seed, batch_size=16, batches_per_epoch=3, val_size=32, **kw
+        Blur1d(), seed=seed, batch_size=16, batches_per_epoch=3, val_size=32,
+        with_alpha_stream=True, **kw
     )
 
 
@@ -49,11 +50,23 @@ def test_datamodule_determinism_and_fresh_batches():
     assert not torch.allclose(b1[0]["train"][0], b1[1]["train"][0])
 
 
-def test_epochs_continue_the_stream():
+def test_epochs_continue_the_stream_and_every_fit_starts_afresh():
     dm = _dm(1)
-    first = next(iter(dm.train_dataloader()))["train"][0]
-    second_epoch_first = next(iter(dm.train_dataloader()))["train"][0]
+    loader = dm.train_dataloader()  # Lightning asks once per fit, then iterates every epoch
+    first = next(iter(loader))["train"][0]
+    second_epoch_first = next(iter(loader))["train"][0]
     assert not torch.allclose(first, second_epoch_first)
+    # the next fit of the same trial (e.g. the retraining after the search) starts from the seed
+    assert torch.equal(next(iter(dm.train_dataloader()))["train"][0], first)
+
+
+def test_alpha_batches_only_for_modules_that_take_them():
+    from types import SimpleNamespace
+
+    dm = SignalDataModule(Blur1d(), seed=0, batch_size=4, batches_per_epoch=1, val_size=8)
+    assert set(next(iter(dm.train_dataloader()))) == {"train"}
+    dm.trainer = SimpleNamespace(lightning_module=SimpleNamespace(uses_alpha_batches=True))
+    assert set(next(iter(dm.train_dataloader()))) == {"train", "alpha"}
 
 
 def test_validation_set_identical_for_every_trial_seed():

@@ -5,6 +5,7 @@
 ``+fault.kill_trial=N``: the process SIGKILLs itself at the end of trial N's first epoch.
 """
 
+import dataclasses
 import math
 import os
 import signal
@@ -40,7 +41,9 @@ def _faulty(run):
     return method
 
 
-methods.METHODS["das"] = _faulty(methods.METHODS["das"])
+methods.METHODS["das"] = dataclasses.replace(
+    methods.METHODS["das"], run=_faulty(methods.METHODS["das"].run)
+)
 
 
 @hydra.main(version_base="1.3", config_path=CONF, config_name="search")

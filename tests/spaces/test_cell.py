@@ -3,8 +3,7 @@
 import pytest
 import torch
 
-from dasip.config import ConfigError, validate
-from dasip.methods import METHODS
+from dasip.config import ConfigError
 from dasip.ops import OpContext
 from dasip.physics import Blur1d
 from dasip.spaces import (
@@ -16,6 +15,7 @@ from dasip.spaces import (
     cell_edges,
     prune_cell,
 )
+from dasip.trial import build
 
 from ..conftest import compose_cfg
 
@@ -268,8 +268,8 @@ def test_to_dot_draws_live_and_pruned_edges():
     dot = g.to_dot()
     assert dot.startswith('digraph "genotype" {') and dot.rstrip().endswith("}")
     assert dot.count("{") == dot.count("}")
-    assert 'c0_n0 -> c0_n2 [label="grad", color=blue' in dot
-    assert 'c0_n2 -> c0_n3 [label="noise", color=red' in dot
+    assert 'c0_n0 -> c0_n2 [label="grad", color="#0072B2"' in dot
+    assert 'c0_n2 -> c0_n3 [label="noise", color="#D55E00"' in dot
     assert 'c0_n1 -> c0_n2 [label="net", style=dotted' in dot  # from the dead state 1
     assert "c0_n0 -> c0_n1" not in dot  # a zero edge is not drawn
     assert "x0 -> c0_n0;" in dot and "c0_out -> xhat;" in dot
@@ -302,7 +302,7 @@ def test_candidate_ops_add_zero_once():
 # -- configuration -------------------------------------------------------------------------------
 def test_cell_space_config():
     cfg = compose_cfg(overrides=["space=cell"])
-    validate(cfg, METHODS)
+    build(cfg, "unused")
     assert SPACES["cell"] is CellSpace
     assert cfg.space.name == "cell" and cfg.space.n_cells == 2 and cfg.space.n_states == 5
     assert cfg.study == "das-cell"
@@ -311,22 +311,22 @@ def test_cell_space_config():
 @pytest.mark.parametrize(
     "override,match",
     [
-        ("space.n_states=0", r"space.n_states=0 must be an integer >= 1"),
-        ("space.n_cells=-1", r"space.n_cells=-1 must be an integer >= 1"),
-        ("space.n_cells=two", r"space.n_cells='two' must be an integer >= 1"),
-        ("space.merge_kernel_size=2", r"space.merge_kernel_size=2 must be odd"),
-        ("space.share_alphas=maybe", r"space.share_alphas='maybe' must be true or false"),
+        ("space.n_states=0", r"space.n_states=0 is not allowed; allowed: an integer >= 1"),
+        ("space.n_cells=-1", r"space.n_cells=-1 is not allowed; allowed: an integer >= 1"),
+        ("space.n_cells=two", r"space.n_cells='two' is not allowed; allowed: an integer >= 1"),
+        ("space.merge_kernel_size=2", r"space.merge_kernel_size=2 is not allowed; allowed: an odd"),
+        ("space.share_alphas=maybe", r"space.share_alphas='maybe' is not allowed; allowed: true"),
         ("arch=grad*15/nett*15", r"cell 1, edge 0 \(state 1 <- node 0\) has unknown op 'nett'"),
         ("arch=grad*10", r"has 1 cell\(s\), but space.n_cells=2"),
-        ("ops.names=[grad,conv]", r"unknown op 'conv'; allowed: grad, net, roll, noise, zero"),
+        ("ops.names=[grad,conv]", r"allowed: a list of grad, net, roll, noise, zero \(unknown: 'conv'\)"),
     ],
 )
 def test_bad_cell_config_rejected_with_key_and_allowed(override, match):
     cfg = compose_cfg(overrides=["space=cell", override])
     with pytest.raises(ConfigError, match=match):
-        validate(cfg, METHODS)
+        build(cfg, "unused")
 
 
 def test_cell_config_accepts_zero_in_the_op_set():
     cfg = compose_cfg(overrides=["space=cell", "ops.names=[grad,zero]", "arch=grad*30"])
-    validate(cfg, METHODS)
+    build(cfg, "unused")

@@ -58,15 +58,23 @@ class SignalDataModule(pl.LightningDataModule):
     """Training batches, an independent stream for alpha steps, and a fixed validation set.
 
     - ``train``: stream of ``seed`` (new samples every batch, continuing across epochs);
-    - ``alpha``: an independent stream of the same seed, for the architecture step;
+    - ``alpha``: an independent stream of the same seed, for the architecture step, made when
+      the module being fitted says it takes alpha batches (``uses_alpha_batches``), or always
+      with ``with_alpha_stream=True``;
     - validation: ``val_size`` samples drawn from ``val_seed`` only, so every trial of a study
       (whatever its ``seed``) is scored on the same signals and the same noise.
+
+    Every fit starts the streams afresh from ``seed``, so one data module serves all the fits of
+    a trial (search, retraining, candidates) and each sees the data it would see alone. The
+    operator is the data's own: the network holds a copy, so moving the network to a device
+    never moves the data pipeline.
     """
 
     def __init__(
         self,
         operator: LinearOperator,
         seed: int,
+        name: str = "signals",
         n: int = 50,
         noise_std: float = 0.01,
         batch_size: int = 128,
@@ -74,9 +82,10 @@ class SignalDataModule(pl.LightningDataModule):
         val_size: int = 2432,
         val_seed: int = 0,
         eval_batch_size: int = 128,
-        with_alpha_stream: bool = True,
+        with_alpha_stream: bool = False,
     ):
         super().__init__()
+        self.name = name
         self.operator = operator
         self.seed = seed
         self.n = n
@@ -87,7 +96,6 @@ class SignalDataModule(pl.LightningDataModule):
         self.val_seed = val_seed
         self.eval_batch_size = eval_batch_size
         self.with_alpha_stream = with_alpha_stream
-        self._streams: dict[str, MeasurementStream] | None = None
         self._val: TensorDataset | None = None
 
     def stream(self, stream: int, seed: int | None = None) -> MeasurementStream:
@@ -100,22 +108,27 @@ class SignalDataModule(pl.LightningDataModule):
             stream,
         )
 
-    def setup(self, stage: str | None = None) -> None:
-        if self._streams is None:
-            self._streams = {"train": self.stream(TRAIN_STREAM)}
-            if self.with_alpha_stream:
-                self._streams["alpha"] = self.stream(ALPHA_STREAM)
-        if self._val is None:
-            self._val = TensorDataset(*self.validation_set())
+    def _uses_alpha_batches(self) -> bool:
+        module = getattr(self.trainer, "lightning_module", None) if self.trainer else None
+        return self.with_alpha_stream or bool(getattr(module, "uses_alpha_batches", False))
+
+    def streams(self) -> dict[str, MeasurementStream]:
+        """Fresh streams of ``seed``: ``train``, and ``alpha`` when the fit takes it."""
+        out = {"train": self.stream(TRAIN_STREAM)}
+        if self._uses_alpha_batches():
+            out["alpha"] = self.stream(ALPHA_STREAM)
+        return out
 
     def validation_set(self) -> Pair:
-        """The fixed validation set ``(x, y)``: a function of ``val_seed`` alone."""
-        return self.stream(VAL_STREAM, seed=self.val_seed).next(self.val_size)
+        """The fixed validation set ``(x, y)``: a function of ``val_seed`` alone (made once)."""
+        if self._val is None:
+            self._val = TensorDataset(*self.stream(VAL_STREAM, seed=self.val_seed).next(self.val_size))
+        return self._val.tensors
 
     def train_dataloader(self) -> DataLoader:
-        self.setup()
-        return DataLoader(_EpochOfBatches(self._streams, self.batches_per_epoch), batch_size=None)
+        """Called once per fit: the fit's streams start from ``seed``."""
+        return DataLoader(_EpochOfBatches(self.streams(), self.batches_per_epoch), batch_size=None)
 
     def val_dataloader(self) -> DataLoader:
-        self.setup()
-        return DataLoader(self._val, batch_size=self.eval_batch_size, shuffle=False)
+        x, y = self.validation_set()
+        return DataLoader(TensorDataset(x, y), batch_size=self.eval_batch_size, shuffle=False)

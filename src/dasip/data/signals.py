@@ -1,4 +1,5 @@
-"""On-the-fly 1D cosine signals (SPEC 1): no fixed training set, every batch is new."""
+"""On-the-fly 1D cosine signals (docs/method.md, Problems): no fixed training set, every batch
+is new."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import math
 
 import numpy as np
 import torch
+
+from .. import resolvers
 
 #: stream ids: independent random streams derived from one seed
 TRAIN_STREAM = 0
@@ -27,7 +30,8 @@ def signal_grid(n: int = 50) -> torch.Tensor:
 
 
 def grid_spacing(n: int = 50) -> float:
-    return math.pi / (n - 1)
+    """The step of the grid ``w`` of :func:`signal_grid` (also the configs' resolver)."""
+    return resolvers.grid_spacing(n)
 
 
 def cosine_signals(

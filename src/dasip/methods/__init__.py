@@ -1,21 +1,46 @@
 """Search methods and baselines. A new method is one module with ``run(ctx) -> MethodResult``
-plus one line in :data:`METHODS` and one ``conf/method/*.yaml``."""
+and ``phases(cfg) -> list[Phase]``, plus one line in :data:`METHODS` and one
+``conf/method/*.yaml``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+
+from omegaconf import DictConfig
 
 from . import das, das_single, fixed, random_sampling, random_search
-from .base import MethodResult, TrainedArchitecture, TrialContext
+from .base import PHASES, MethodResult, Phase, TrainedArchitecture, TrialContext
 
-METHODS: dict[str, Callable[[TrialContext], MethodResult]] = {
-    "das": das.run,
-    "das_single": das_single.run,
-    "fixed": fixed.run,
-    "grad_only": fixed.run,  # baseline "Learnable Grad. only": fixed with method.arch=grad*N
-    "nets_only": fixed.run,  # baseline "Nets only": fixed with method.arch=net*N
-    "random_sampling": random_sampling.run,
-    "random_search": random_search.run,
+
+@dataclass(frozen=True)
+class Method:
+    """A method: what it runs, and the training phases it declares for a config."""
+
+    run: Callable[[TrialContext], MethodResult]
+    phases: Callable[[DictConfig], list[Phase]]
+
+
+def _method(module) -> Method:
+    return Method(run=module.run, phases=module.phases)
+
+
+METHODS: dict[str, Method] = {
+    "das": _method(das),
+    "das_single": _method(das_single),
+    "fixed": _method(fixed),
+    "grad_only": _method(fixed),  # baseline "Learnable Grad. only": fixed with method.arch=grad*N
+    "nets_only": _method(fixed),  # baseline "Nets only": fixed with method.arch=net*N
+    "random_sampling": _method(random_sampling),
+    "random_search": _method(random_search),
 }
 
-__all__ = ["METHODS", "MethodResult", "TrainedArchitecture", "TrialContext"]
+__all__ = [
+    "METHODS",
+    "PHASES",
+    "Method",
+    "MethodResult",
+    "Phase",
+    "TrainedArchitecture",
+    "TrialContext",
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from dataclasses import dataclass, field
@@ -14,9 +15,38 @@ from omegaconf import DictConfig
 
 from .. import config as C
 from ..data import SignalDataModule
+from ..loggers import logger_factories
 from ..metrics import evaluate_psnr
 from ..models import ArchitectureModule, HParams
 from ..physics import LinearOperator
+
+#: the phases a method may declare, in the order they run
+PHASES = ("pretrain", "search", "candidates", "retrain")
+#: what a phase's per-epoch validation PSNR estimates: the one-shot or the architecture PSNR
+PHASE_REPORTS = ("one_shot_psnr", "arch_psnr")
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One training phase of a method, declared before it runs.
+
+    ``fits`` trainings of ``epochs`` epochs each (random search: one per candidate); every
+    LightningModule trained in it carries ``phase=name`` and ``phase_index`` (its fit number).
+    ``reports`` says which record field the phase's per-epoch validation PSNR estimates
+    (``None``: a phase off the study's budget axis, e.g. pre-training cached networks). The HPO
+    step axis and the epoch counts read these declarations, never log-name strings.
+    """
+
+    name: str
+    epochs: int
+    fits: int = 1
+    reports: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.name not in PHASES:
+            raise ValueError(f"phase {self.name!r}; allowed: {', '.join(PHASES)}")
+        if self.reports is not None and self.reports not in PHASE_REPORTS:
+            raise ValueError(f"phase reports {self.reports!r}; allowed: {PHASE_REPORTS}")
 
 
 @dataclass
@@ -46,8 +76,28 @@ class TrainedArchitecture:
     module: ArchitectureModule
 
 
+def accelerator_device(accelerator: str) -> torch.device:
+    """The device a Lightning ``accelerator`` name trains on (one device: index 0)."""
+    name = accelerator.lower()
+    if name in ("gpu", "cuda") or (name == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda", 0)
+    mps = getattr(torch.backends, "mps", None)
+    if name == "mps" or (name == "auto" and mps is not None and mps.is_available()):
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
 class TrialContext:
-    """Builds the pieces of one trial from its config: problem, data, space, trainers."""
+    """Every object of one trial, built once from its config: building is the validation.
+
+    The constructor checks every key (:func:`dasip.config.check_keys`), then builds the
+    hyperparameters, the data module (``data``'s ``_target_``, with the operator inside it),
+    the network's own copy of the operator, the space, the architecture of ``arch=``, the
+    method's phases and the factory of the trial's Lightning ``Trainer`` (``trainer``'s
+    ``_target_``, its arguments checked against ``Trainer``). Any bad value raises
+    :class:`~dasip.config.ConfigError` naming the key, before any work. Loggers are attached by
+    the runner when the trial starts (they create run directories).
+    """
 
     def __init__(
         self,
@@ -56,65 +106,81 @@ class TrialContext:
         loggers: list[Any] | None = None,
         callbacks: list[Any] | None = None,
     ):
+        from . import METHODS
+
+        C.check_keys(cfg)
+        if cfg.method.name not in METHODS:
+            raise C.ConfigError(
+                f"method.name={cfg.method.name!r} is not allowed; allowed: {', '.join(METHODS)}"
+            )
         self.cfg = cfg
         self.run_dir = Path(run_dir)
         self.seed = int(cfg.seed)
-        self.loggers = loggers or []
+        self.loggers = list(loggers or [])
         #: Lightning callbacks of the trial's runner (e.g. the HPO pruner), in every trainer
         self.callbacks = list(callbacks or [])
+        self.method = METHODS[cfg.method.name]
         self.hparams: HParams = C.hparams(cfg)
-        self.operator: LinearOperator = C.build_operator(cfg)
+        #: one data module for every fit of the trial; it owns its operator
+        self.data: SignalDataModule = C.instantiate_block("data", cfg.data, seed=self.seed)
+        #: the network's operator: a copy, so ``.to(device)`` on a network never moves the data's
+        self.operator: LinearOperator = copy.deepcopy(self.data.operator)
         self.space = C.build_space_from_config(cfg)
+        with C.errors_name("ops.names"):
+            self.space.candidate_ops(cfg.ops.names)
         self.op_names = tuple(cfg.ops.names)
-        self._val: tuple[torch.Tensor, torch.Tensor] | None = None
+        #: the architecture of ``arch=`` or of a baseline's ``method.arch``, parsed
+        self.arch: Any = None
+        if cfg.arch is not None:
+            with C.errors_name("arch"):
+                self.arch = self.space.parse(C.arch_value(cfg.arch))
+        elif cfg.method.get("arch") is not None:
+            with C.errors_name("method.arch"):
+                self.arch = self.space.parse(C.arch_value(cfg.method.arch), key="method.arch")
+        self.phases = self.method.phases(cfg)
+        self._trainer = C.partial_of("trainer", cfg.trainer)
+        self.logger_factories = logger_factories(cfg)
 
     # -- building blocks -------------------------------------------------------------------
     def op_context(self):
         return C.op_context(self.cfg, self.operator)
 
-    def datamodule(self, with_alpha_stream: bool, seed: int | None = None) -> SignalDataModule:
-        d = self.cfg.data
-        return SignalDataModule(
-            operator=self.operator,
-            seed=self.seed if seed is None else seed,
-            n=d.n,
-            noise_std=d.noise_std,
-            batch_size=d.batch_size,
-            batches_per_epoch=d.batches_per_epoch,
-            val_size=d.val_size,
-            val_seed=d.val_seed,
-            eval_batch_size=d.eval_batch_size,
-            with_alpha_stream=with_alpha_stream,
-        )
-
     def validation_set(self) -> tuple[torch.Tensor, torch.Tensor]:
-        if self._val is None:
-            self._val = self.datamodule(False).validation_set()
-        return self._val
+        return self.data.validation_set()
+
+    def fit(self, module: pl.LightningModule, epochs: int) -> pl.Trainer:
+        """Train ``module`` for ``epochs`` epochs on the trial's data (fresh streams of the
+        seed) with the trial's trainer, loggers and callbacks."""
+        trainer = self.trainer(epochs)
+        trainer.fit(module, datamodule=self.data)
+        return trainer
 
     def trainer(self, epochs: int, callbacks: list[Any] | None = None) -> pl.Trainer:
-        t = self.cfg.trainer
-        return pl.Trainer(
-            max_epochs=epochs,
-            accelerator=t.accelerator,
-            devices=t.devices,
-            logger=self.loggers if self.loggers else False,
-            enable_checkpointing=False,
-            enable_progress_bar=t.enable_progress_bar,
-            enable_model_summary=False,
-            num_sanity_val_steps=0,
-            check_val_every_n_epoch=t.check_val_every_n_epoch,
-            log_every_n_steps=t.log_every_n_steps,
-            deterministic=t.deterministic,
-            callbacks=[*self.callbacks, *(callbacks or [])],
-            default_root_dir=str(self.run_dir),
-        )
+        with C.errors_name("trainer"):
+            return self._trainer(
+                max_epochs=epochs,
+                logger=self.loggers if self.loggers else False,
+                callbacks=[*self.callbacks, *(callbacks or [])],
+                default_root_dir=str(self.run_dir),
+            )
+
+    @property
+    def device(self) -> torch.device:
+        """Where the trial's networks train and are scored: the trainer's accelerator."""
+        return accelerator_device(str(self.cfg.trainer.accelerator))
 
     def psnr(self, net: torch.nn.Module) -> float:
-        """Mean per-sample PSNR of ``net`` on the study's fixed validation set."""
+        """Mean per-sample PSNR of ``net`` on the study's fixed validation set, computed on the
+        trial's device (the data's own tensors stay where they are)."""
         x, y = self.validation_set()
-        net = net.to("cpu")
-        return evaluate_psnr(net, x, y, self.cfg.data.eval_batch_size, self.cfg.psnr.data_range)
+        net = net.to(self.device)
+        return evaluate_psnr(
+            net,
+            x.to(self.device),
+            y.to(self.device),
+            self.cfg.data.eval_batch_size,
+            self.cfg.psnr.data_range,
+        )
 
     def search_module_kwargs(self) -> dict[str, Any]:
         """The keyword arguments every search LightningModule of this trial shares."""
@@ -124,15 +190,21 @@ class TrialContext:
             "steps_per_epoch": cfg.data.batches_per_epoch,
             "loss_reduction": cfg.loss.reduction,
             "data_range": cfg.psnr.data_range,
-            "log_alphas": cfg.method.get("log_alphas", True),
+            "log_alphas": cfg.method.log_alphas,
         }
 
     # -- the architecture-validation protocol -----------------------------------------------
     def train_architecture(
-        self, genotype: Any, epochs: int | None = None, log_prefix: str = "retrain/"
+        self,
+        genotype: Any,
+        epochs: int | None = None,
+        log_prefix: str = "retrain/",
+        phase: str = "retrain",
+        phase_index: int = 0,
     ) -> TrainedArchitecture:
-        """Train ``genotype`` from scratch and score it on the validation set. ``log_prefix``
-        keeps the curves of several trainings in one trial apart (random search, pre-training)."""
+        """Train ``genotype`` from scratch and score it on the validation set, as fit number
+        ``phase_index`` of the method's ``phase``. ``log_prefix`` keeps the curves of several
+        trainings in one trial apart (random search, pre-training)."""
         epochs = int(self.cfg.retrain_epochs if epochs is None else epochs)
         pl.seed_everything(self.seed, workers=True, verbose=False)
         net = self.space.derived(self.op_context(), genotype)
@@ -143,9 +215,11 @@ class TrialContext:
             loss_reduction=self.cfg.loss.reduction,
             data_range=self.cfg.psnr.data_range,
             log_prefix=log_prefix,
+            phase=phase,
+            phase_index=phase_index,
         )
         start = time.perf_counter()
-        self.trainer(epochs).fit(module, datamodule=self.datamodule(with_alpha_stream=False))
+        self.fit(module, epochs)
         psnr = self.psnr(module.net)
         status = "diverged" if module.diverged or not math.isfinite(psnr) else "ok"
         return TrainedArchitecture(genotype, psnr, status, time.perf_counter() - start, module)

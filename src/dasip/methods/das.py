@@ -7,7 +7,16 @@ import time
 import pytorch_lightning as pl
 
 from ..models import SupernetModule
-from .base import MethodResult, TrialContext
+from .base import MethodResult, Phase, TrialContext
+
+
+def phases(cfg) -> list[Phase]:
+    """The search (its supernet PSNR estimates the one-shot PSNR), then the retraining of the
+    derived architecture unless ``method.retrain=false``."""
+    out = [Phase("search", int(cfg.epochs), reports="one_shot_psnr")]
+    if cfg.method.retrain:
+        out.append(Phase("retrain", int(cfg.retrain_epochs), reports="arch_psnr"))
+    return out
 
 
 def run(ctx: TrialContext) -> MethodResult:
@@ -19,15 +28,15 @@ def run(ctx: TrialContext) -> MethodResult:
         body,
         ctx.hparams,
         **ctx.search_module_kwargs(),
-        order=int(cfg.method.get("order", 1)),
-        xi=cfg.method.get("xi"),
-        eps=float(cfg.method.get("eps", 0.01)),
+        order=int(cfg.method.order),
+        xi=cfg.method.xi,
+        eps=float(cfg.method.eps),
     )
     start = time.perf_counter()
-    ctx.trainer(epochs).fit(module, datamodule=ctx.datamodule(with_alpha_stream=True))
+    ctx.fit(module, epochs)
     search_time = time.perf_counter() - start
     result, genotype = ctx.search_result(body, module, search_time, order=module.order)
-    if not cfg.method.get("retrain", True):
+    if not cfg.method.retrain:
         # one-shot only (the HPO objective one_shot_psnr): no architecture validation, no model
         result.status = "diverged" if result.extra.get("search_diverged") else "ok"
         return result

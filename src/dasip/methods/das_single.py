@@ -1,4 +1,4 @@
-"""``das_single`` (SPEC 5): pre-train ``grad*N`` and ``net*N``, put layer ``i`` of each into the
+"""``das_single`` (docs/method.md, Methods): pre-train ``grad*N`` and ``net*N``, put layer ``i`` of each into the
 ``grad`` / ``net`` candidate of layer ``i`` of the supernet, frozen, optimise only alpha (single
 level), derive the argmax architecture and retrain it from scratch.
 
@@ -25,13 +25,12 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ..models.single_level import FrozenOp, SingleLevelSupernetModule
-from .base import MethodResult, TrialContext
+from .base import MethodResult, Phase, TrialContext, accelerator_device
 
 log = logging.getLogger(__name__)
 
 #: the ops whose weights are pre-trained (as ``<op>*N``) and frozen
 PRETRAINED_OPS = ("grad", "net")
-DEFAULT_CACHE_DIR = ".cache/dasip/pretrained"
 #: bump when the cached content or the way it is produced changes
 CACHE_VERSION = 1
 
@@ -48,7 +47,7 @@ def original_cwd() -> Path:
 
 
 def cache_dir(cfg: DictConfig) -> Path:
-    path = Path(str(cfg.method.get("cache_dir") or DEFAULT_CACHE_DIR)).expanduser()
+    path = Path(str(cfg.method.cache_dir)).expanduser()
     return path if path.is_absolute() else original_cwd() / path
 
 
@@ -68,8 +67,8 @@ def cache_key(cfg: DictConfig, genotype: str, epochs: int) -> dict[str, Any]:
         "ops": {k: plain(cfg.ops)[k] for k in ("width", "kernel_size", "tau_init")},
         "space": plain(cfg.space),
         "loss": plain(cfg.loss),
-        "accelerator": str(cfg.trainer.accelerator),
-        "torch": torch.__version__,
+        "accelerator": accelerator_device(str(cfg.trainer.accelerator)).type,
+        "torch": str(torch.__version__),
     }
 
 
@@ -83,7 +82,7 @@ def _load(path: Path, key: dict[str, Any]) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=False)
+        blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # a broken file is a miss; it is overwritten below
         log.warning("ignoring unreadable cache file %s: %s", path, e)
         return None
@@ -104,7 +103,7 @@ def pretrained_network(ctx: TrialContext, op: str) -> tuple[torch.nn.Module, dic
     cfg = ctx.cfg
     epochs = int(cfg.method.pretrain_epochs)
     genotype = ctx.space.parse(f"{op}*{ctx.space.n_layers}", key="method (pre-training)")
-    use_cache = bool(cfg.method.get("cache", True))
+    use_cache = bool(cfg.method.cache)
     key = cache_key(cfg, str(genotype), epochs)
     path = cache_file(cache_dir(cfg), key)
     blob = _load(path, key) if use_cache else None
@@ -113,11 +112,20 @@ def pretrained_network(ctx: TrialContext, op: str) -> tuple[torch.nn.Module, dic
         net.load_state_dict(blob["state_dict"])
         cache = "hit"
     else:
-        trained = ctx.train_architecture(genotype, epochs=epochs, log_prefix=f"pretrain/{op}/")
+        trained = ctx.train_architecture(
+            genotype,
+            epochs=epochs,
+            log_prefix=f"pretrain/{op}/",
+            phase="pretrain",
+            phase_index=PRETRAINED_OPS.index(op),
+        )
         net = trained.module.net
         blob = {
             "key": key,
-            "state_dict": {k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
+            "state_dict": {
+                k: v.detach().cpu().clone()  # cpu: the cache is loaded on the CPU
+                for k, v in net.state_dict().items()
+            },
             "psnr": trained.psnr,
             "status": trained.status,
             "seconds": trained.seconds,
@@ -137,6 +145,18 @@ def pretrained_network(ctx: TrialContext, op: str) -> tuple[torch.nn.Module, dic
 
 
 # -- the method ---------------------------------------------------------------------------------
+def phases(cfg: DictConfig) -> list[Phase]:
+    """Pre-training of the fixed networks (off the budget axis: cached across trials), the
+    single-level alpha search, the retraining."""
+    n = sum(op in cfg.ops.names for op in PRETRAINED_OPS)
+    out = [Phase("pretrain", int(cfg.method.pretrain_epochs), fits=n)] if n else []
+    return [
+        *out,
+        Phase("search", int(cfg.epochs), reports="one_shot_psnr"),
+        Phase("retrain", int(cfg.retrain_epochs), reports="arch_psnr"),
+    ]
+
+
 def freeze_into(body: torch.nn.Module, pretrained: dict[str, torch.nn.Module]) -> list[FrozenOp]:
     """Replace the ``op`` candidate of every layer of the sequential supernet ``body`` with
     layer ``i`` of ``pretrained[op]``, frozen. Returns the frozen ops."""
@@ -171,7 +191,7 @@ def run(ctx: TrialContext) -> MethodResult:
     )
     with warnings.catch_warnings():  # the frozen ops are in eval mode on purpose
         warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode")
-        ctx.trainer(epochs).fit(module, datamodule=ctx.datamodule(with_alpha_stream=True))
+        ctx.fit(module, epochs)
     search_time = time.perf_counter() - start
     hits = [i["cache"] == "hit" for i in infos.values()]
     result, genotype = ctx.search_result(

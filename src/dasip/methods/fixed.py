@@ -7,25 +7,18 @@ architecture in ``method.arch``, under their own method names so a study keeps t
 
 from __future__ import annotations
 
-from typing import Any
-
-from omegaconf import DictConfig
-
-from .. import config as C
-from .base import MethodResult, TrialContext
+from .base import MethodResult, Phase, TrialContext
 
 
-def architecture(cfg: DictConfig) -> Any:
-    """``arch=``, or a baseline preset's ``method.arch``."""
-    arch = cfg.get("arch")
-    return cfg.method.get("arch") if arch is None else arch
+def phases(cfg) -> list[Phase]:
+    """One training of the architecture: its validation PSNR is the architecture PSNR."""
+    return [Phase("retrain", int(cfg.retrain_epochs), reports="arch_psnr")]
 
 
 def run(ctx: TrialContext) -> MethodResult:
-    arch = architecture(ctx.cfg)
-    if arch is None:
-        raise C.ConfigError(f"method={ctx.cfg.method.name} needs arch=..., e.g. arch=grad*10")
-    genotype = ctx.space.parse(C.arch_value(arch))
+    # ``arch=``, or a baseline preset's ``method.arch``: parsed (and required) when the trial
+    # was built
+    genotype = ctx.arch
     trained = ctx.train_architecture(genotype)
     return MethodResult(
         genotype=str(genotype),

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import time
 
-from .base import MethodResult, TrialContext
+from .base import MethodResult, Phase, TrialContext
 from .sampling import draw_architectures
+
+
+def phases(cfg) -> list[Phase]:
+    """One training of the architecture: its validation PSNR is the architecture PSNR."""
+    return [Phase("retrain", int(cfg.retrain_epochs), reports="arch_psnr")]
 
 
 def run(ctx: TrialContext) -> MethodResult:

@@ -11,8 +11,13 @@ from __future__ import annotations
 import math
 import time
 
-from .base import MethodResult, TrainedArchitecture, TrialContext
+from .base import MethodResult, Phase, TrainedArchitecture, TrialContext
 from .sampling import draw_architectures
+
+
+def phases(cfg) -> list[Phase]:
+    """``k`` candidate trainings; each one's validation PSNR is an architecture PSNR."""
+    return [Phase("candidates", int(cfg.retrain_epochs), fits=int(cfg.method.k), reports="arch_psnr")]
 
 
 def best_index(candidates: list[TrainedArchitecture]) -> int | None:
@@ -33,7 +38,11 @@ def run(ctx: TrialContext) -> MethodResult:
     draw_time = time.perf_counter() - start
     trained: list[TrainedArchitecture] = []
     for i, genotype in enumerate(genotypes):
-        trained.append(ctx.train_architecture(genotype, log_prefix=f"candidate/{i}/"))
+        trained.append(
+            ctx.train_architecture(
+                genotype, log_prefix=f"candidate/{i}/", phase="candidates", phase_index=i
+            )
+        )
     candidates = [
         {"genotype": str(t.genotype), "arch_psnr": t.psnr, "status": t.status, "seconds": t.seconds}
         for t in trained

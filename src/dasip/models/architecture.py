@@ -19,8 +19,10 @@ class ArchitectureModule(InverseProblemModule):
         loss_reduction: str = "sum",
         data_range: float = 1.0,
         log_prefix: str = "retrain/",
+        phase: str = "retrain",
+        phase_index: int = 0,
     ):
-        super().__init__(net, loss_reduction, data_range, log_prefix)
+        super().__init__(net, loss_reduction, data_range, log_prefix, phase, phase_index)
         self.hp = hparams
         self.steps_per_epoch = steps_per_epoch
 

@@ -23,9 +23,15 @@ class InverseProblemModule(pl.LightningModule):
         loss_reduction: str = "sum",
         data_range: float = 1.0,
         log_prefix: str = "",
+        phase: str = "",
+        phase_index: int = 0,
     ):
         super().__init__()
         self.log_prefix = log_prefix
+        #: the method's phase this module is trained in (``search``, ``retrain``, ...) and the
+        #: fit's number within it: what the HPO step axis and logging read
+        self.phase = phase
+        self.phase_index = phase_index
         self.net = net
         self.loss_reduction = loss_reduction
         self.data_range = data_range
@@ -52,19 +58,26 @@ class InverseProblemModule(pl.LightningModule):
         self._psnr_sum = torch.zeros((), dtype=torch.float64)
         self._psnr_count = 0
         # score as evaluate_psnr does: ops that draw noise draw it from a generator seeded with
-        # 0, and training's random stream continues untouched after validation
-        self._rng_state = torch.get_rng_state()
+        # 0, and training's random streams (CPU and, where used, CUDA) continue untouched after
+        # validation
+        self._rng_state = (
+            torch.get_rng_state(),
+            torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
+        )
         torch.manual_seed(VALIDATION_SEED)
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch
         psnr = psnr_per_sample(self.net(y), x, self.data_range)
-        self._psnr_sum = self._psnr_sum + psnr.double().sum().cpu()
+        self._psnr_sum = self._psnr_sum + psnr.double().sum().cpu()  # cpu: float64 sum
         self._psnr_count += len(x)
 
     def on_validation_epoch_end(self) -> None:
         if getattr(self, "_rng_state", None) is not None:
-            torch.set_rng_state(self._rng_state)
+            cpu, cuda = self._rng_state
+            torch.set_rng_state(cpu)
+            if cuda is not None:
+                torch.cuda.set_rng_state_all(cuda)
             self._rng_state = None
         if self._psnr_count == 0:
             return

@@ -1,4 +1,4 @@
-"""Hyperparameters of a search (SPEC 4) and the optimizers and schedules they define."""
+"""Hyperparameters of a search (docs/method.md, Hyperparameters) and the optimizers and schedules they define."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ class HParams:
 
 
 def weight_optimizer(params: Iterable[torch.nn.Parameter], hp: HParams) -> torch.optim.Optimizer:
-    """Adam with L2 weight decay for the network weights (SPEC 4 choice)."""
+    """Adam with L2 weight decay for the network weights (a choice: docs/method.md, Hyperparameters)."""
     return torch.optim.Adam(params, lr=hp.param_lr, weight_decay=hp.param_weight_decay)
 
 

@@ -1,4 +1,4 @@
-"""DAS-single (SPEC 5): the supernet's ops carry frozen, pre-trained weights and only ``alpha``
+"""DAS-single (docs/method.md, Methods): the supernet's ops carry frozen, pre-trained weights and only ``alpha``
 is optimised (single level: no weight step)."""
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ def _set_grads(params: list[torch.nn.Parameter], grads: tuple[torch.Tensor | Non
 
 class SupernetModule(InverseProblemModule):
     """Alternates, every step: an ``alpha`` step on a batch of the alpha stream, then a weight
-    step on a training batch (SPEC 4). ``net`` is a space's supernet body exposing
+    step on a training batch (docs/method.md, Search (DAS)). ``net`` is a space's supernet body exposing
     ``arch_parameters()``, ``weight_parameters()``, ``alpha_probs()`` and ``derive()``.
 
     The first-order alpha step treats the weights as constants; only gradients that a step needs
@@ -33,6 +33,9 @@ class SupernetModule(InverseProblemModule):
     through one virtual weight step of size ``xi`` (``None``: the current weight learning rate),
     with a finite-difference Hessian-vector product of radius ``eps / ||v||``.
     """
+
+    #: every step takes a batch of the alpha stream (the data module makes it)
+    uses_alpha_batches = True
 
     def __init__(
         self,
@@ -47,8 +50,9 @@ class SupernetModule(InverseProblemModule):
         order: int = 1,
         xi: float | None = None,
         eps: float = 0.01,
+        phase: str = "search",
     ):
-        super().__init__(net, loss_reduction, data_range, log_prefix)
+        super().__init__(net, loss_reduction, data_range, log_prefix, phase)
         if order not in (1, 2):
             raise ValueError(f"order={order!r}; allowed: 1, 2")
         self.automatic_optimization = False
