@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 
 from dasip.hpo.job import OptunaPruning, outcome
+from dasip.hpo.study import axis_length, report_axis
+from dasip.methods import METHODS
 from dasip.record import TrialRecord, read_record
 from dasip.trial import run_trial
 
@@ -32,7 +34,7 @@ class FakeTrial:
 
 def _run(tmp_path, trial, objective, overrides, max_step=None):
     cfg = compose_cfg(overrides=["epochs=2", "retrain_epochs=2", *overrides])
-    cb = OptunaPruning(trial, objective, max_step=max_step)
+    cb = OptunaPruning(trial, objective, METHODS[cfg.method.name].phases(cfg), max_step=max_step)
     rec = run_trial(cfg, tmp_path, callbacks=[cb])
     return rec, read_record(tmp_path)
 
@@ -79,6 +81,39 @@ def test_one_shot_objective_reports_the_search_only_and_skips_retraining(tmp_pat
     assert d["status"] == "ok" and math.isfinite(d["one_shot_psnr"])
     assert d["arch_psnr"] is None and d["retrain_epochs"] is None and d["train_time_s"] == 0.0
     assert not (tmp_path / "model.pt").exists()
+
+
+def test_das_single_reports_on_the_axis_its_pretraining_does_not_shift(tmp_path):
+    """Pre-training is off the axis: the search reports at 1..E, the retraining after it."""
+    trial = FakeTrial()
+    overrides = ["method=das_single", f"method.cache_dir={tmp_path / 'cache'}"]
+    _, d = _run(tmp_path / "run", trial, "arch_psnr", overrides)
+    assert [s for s, _ in trial.reports] == [1, 2, 3, 4]  # not 2 pre-trainings x 2 epochs later
+    assert trial.asked == [1, 2, 3] and d["status"] == "ok"
+    assert d["extra"]["pretrain"]["networks"]["grad"]["cache"] == "miss"
+
+
+def test_random_search_reports_the_best_so_far_over_its_candidates(tmp_path):
+    trial = FakeTrial()
+    _, d = _run(tmp_path, trial, "arch_psnr", ["method=random_search", "method.k=3"])
+    assert [s for s, _ in trial.reports] == [1, 2, 3, 4, 5, 6]  # 3 candidates x 2 epochs
+    assert trial.asked == [1, 2, 3, 4, 5]
+    values = [v for _, v in trial.reports]
+    finals = [c["arch_psnr"] for c in d["extra"]["candidates"]]
+    assert values[1] == pytest.approx(finals[0])
+    assert values[5] == pytest.approx(max(finals)) == pytest.approx(d["arch_psnr"])
+    assert values[3] >= finals[0] and values[5] >= values[3]  # the best so far never drops
+
+
+def test_the_axis_is_the_declared_phases():
+    cfg = compose_cfg(overrides=["method=random_search", "method.k=4", "retrain_epochs=3"])
+    axis = report_axis(METHODS["random_search"].phases(cfg), "arch_psnr")
+    assert axis == {"candidates": (0, 3, 4)} and axis_length(axis) == 12
+    cfg = compose_cfg(overrides=["method=das_single", "epochs=5", "retrain_epochs=3"])
+    phases = METHODS["das_single"].phases(cfg)
+    assert [p.name for p in phases] == ["pretrain", "search", "retrain"]
+    assert report_axis(phases, "arch_psnr") == {"search": (0, 5, 1), "retrain": (5, 3, 1)}
+    assert report_axis(phases, "one_shot_psnr") == {"search": (0, 5, 1)}
 
 
 def _record(**kw):

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 from omegaconf import OmegaConf
@@ -20,16 +21,33 @@ from ..models.optim import HParams
 from ..record import RECORD_FILE, TrialRecord
 from .study import redact
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .sweep import BOHBSweep
-
 log = logging.getLogger(__name__)
 
 RESULTS_FILE = "optimization_results.yaml"
 HPARAMS_PREFIX = "hparams."
 
 
-def export(sweep: BOHBSweep, study: Any) -> None:
+@dataclass(frozen=True)
+class SweepSummary:
+    """What the export needs to know of a sweep (the sweeper makes one; nothing here imports
+    the sweeper)."""
+
+    study_name: str
+    storage_url: str
+    objective: str
+    direction: str
+    n_trials: int
+    min_budget: int
+    max_resource: int
+    reduction_factor: int
+    sweep_dir: Path
+    hparams_name: str
+    hparams_dir: str | None
+    #: the sweep's hparams preset, the base of the best preset
+    hparams: dict[str, Any] = field(default_factory=dict)
+
+
+def export(sweep: SweepSummary, study: Any) -> None:
     """Best-effort: an export problem is logged, it never hides the sweep's own outcome."""
     for step in (write_missing_records, write_results):
         try:
@@ -38,14 +56,14 @@ def export(sweep: BOHBSweep, study: Any) -> None:
             log.warning("bohb sweeper: %s failed: %s", step.__name__, e)
 
 
-def hparams_name(sweep: BOHBSweep) -> str:
-    return str(sweep.s.get("hparams_name") or f"BOHB-{sweep.study_name}")
+def hparams_name(sweep: SweepSummary) -> str:
+    return sweep.hparams_name
 
 
-def best_hparams(sweep: BOHBSweep, trial: Any, name: str) -> dict[str, Any]:
+def best_hparams(sweep: SweepSummary, trial: Any, name: str) -> dict[str, Any]:
     """The sweep's hparams preset with the best trial's ``hparams.*`` values, checked by
     :class:`HParams` (the same keys as ``conf/hparams/H1.yaml``)."""
-    base = OmegaConf.to_container(sweep.config.hparams, resolve=True)
+    base = dict(sweep.hparams)
     for key, value in trial.params.items():
         if key.startswith(HPARAMS_PREFIX):
             base[key[len(HPARAMS_PREFIX) :]] = value
@@ -71,7 +89,7 @@ def hparams_yaml(values: dict[str, Any], header: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_results(sweep: BOHBSweep, study: Any) -> None:
+def write_results(sweep: SweepSummary, study: Any) -> None:
     from optuna.trial import TrialState
 
     trials = study.get_trials(deepcopy=False)
@@ -83,12 +101,12 @@ def write_results(sweep: BOHBSweep, study: Any) -> None:
         "storage": redact(sweep.storage_url),
         "objective": sweep.objective,
         "direction": sweep.direction,
-        "n_trials": int(sweep.s.n_trials),
+        "n_trials": sweep.n_trials,
         "trials": counts,
         "budget_epochs": {
-            "min": int(sweep.s.min_budget),
+            "min": sweep.min_budget,
             "max": sweep.max_resource,
-            "reduction_factor": int(sweep.s.reduction_factor),
+            "reduction_factor": sweep.reduction_factor,
         },
     }
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
@@ -108,8 +126,8 @@ def write_results(sweep: BOHBSweep, study: Any) -> None:
             header.append(f"also tuned (not hparams): {other}")
         text = hparams_yaml(values, header)
         files = [sweep.sweep_dir / "hparams" / f"{name}.yaml"]
-        if sweep.s.get("hparams_dir"):
-            files.append(Path(str(sweep.s.hparams_dir)) / f"{name}.yaml")
+        if sweep.hparams_dir:
+            files.append(Path(sweep.hparams_dir) / f"{name}.yaml")
         for path in files:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
@@ -133,7 +151,7 @@ def write_results(sweep: BOHBSweep, study: Any) -> None:
     (sweep.sweep_dir / RESULTS_FILE).write_text(yaml.safe_dump(results, sort_keys=False))
 
 
-def write_missing_records(sweep: BOHBSweep, study: Any) -> None:
+def write_missing_records(sweep: SweepSummary, study: Any) -> None:
     """A ``failed`` record for every finished trial whose job left none (a killed job)."""
     from optuna.trial import TrialState
 

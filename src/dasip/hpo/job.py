@@ -23,87 +23,99 @@ from ..trial import TrialPruned, run_trial
 from .study import (
     OBJECTIVES,
     Heartbeat,
+    axis_length,
     close_storage,
     make_pruner,
     make_storage,
     quiet_optuna,
+    report_axis,
     study_settings,
     trial_id,
 )
 
 log = logging.getLogger(__name__)
 
-#: the per-epoch metric of each phase (logged by the LightningModules with these prefixes)
-SEARCH_PREFIX, RETRAIN_PREFIX = "search/", "retrain/"
-
-
 class OptunaPruning(pl.Callback):
     """Reports the validation PSNR to the Optuna trial after every epoch and raises
     :class:`~dasip.trial.TrialPruned` when the pruner says so.
 
-    Steps are epochs trained so far, on one axis for the whole trial: the search reports at
-    ``1..search_epochs``, the retraining after it at ``search_epochs + 1..`` (each fit starts
-    where the previous fit's ``max_epochs`` ended), so Hyperband compares one-shot PSNRs with
-    one-shot PSNRs and retrained PSNRs with retrained PSNRs. With the ``one_shot_psnr``
-    objective only the search reports. A non-finite value is not reported: the trial is
-    diverging, and its record says so.
+    Steps are epochs on one axis for the whole trial, laid out from the method's declared
+    phases (:func:`~dasip.hpo.study.report_axis`): the search reports at ``1..epochs``, the
+    retraining after it, so Hyperband compares one-shot PSNRs with one-shot PSNRs and
+    retrained PSNRs with retrained PSNRs; a phase off the axis (pre-training) reports nothing.
+    Random search's candidates follow one another on the axis, and each reports the best
+    architecture PSNR found so far (the previous candidates' final PSNRs and its own
+    current one), the value the trial would end with if stopped there. A non-finite value is
+    not reported: the trial is diverging, and its record says so.
     """
 
-    def __init__(self, trial: Any, objective: str, max_step: int | None = None):
+    def __init__(
+        self,
+        trial: Any,
+        objective: str,
+        phases: list[Any] | None = None,
+        max_step: int | None = None,
+    ):
         if objective not in OBJECTIVES:
             raise ConfigError(f"objective={objective!r}; allowed: {', '.join(OBJECTIVES)}")
         self.trial = trial
         self.objective = objective
+        self.axis = report_axis(phases or [], objective)
         #: the last step of a full trial: a trial that got there is not pruned, it is complete
-        self.max_step = max_step
-        self.offset = 0
+        self.max_step = axis_length(self.axis) if max_step is None else max_step
         self.last_step = 0
         self.last_value: float | None = None
-        self._prefix = ""
+        #: the best final PSNR of the finished fits of a multi-fit phase (random search)
+        self.best_so_far: float | None = None
         #: what a finished search found (kept for the record of a trial pruned in retraining)
         self.search: dict[str, Any] = {}
 
-    def _reports(self) -> bool:
-        return self._prefix == SEARCH_PREFIX or (
-            self.objective == "arch_psnr" and self._prefix == RETRAIN_PREFIX
-        )
-
-    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._prefix = str(getattr(pl_module, "log_prefix", ""))
+    def _place(self, pl_module: pl.LightningModule) -> tuple[int, int] | None:
+        """``(first step - 1, epochs)`` of this fit on the axis, or ``None`` off the axis."""
+        phase = getattr(pl_module, "phase", "")
+        if phase not in self.axis:
+            return None
+        start, epochs, _ = self.axis[phase]
+        return start + int(getattr(pl_module, "phase_index", 0)) * epochs, epochs
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.sanity_checking or not self._reports():
+        place = self._place(pl_module)
+        if trainer.sanity_checking or place is None:
             return
-        metric = trainer.callback_metrics.get(f"{self._prefix}val/psnr")
-        value = float(metric) if metric is not None else getattr(pl_module, "last_val_psnr", None)
+        value = getattr(pl_module, "last_val_psnr", None)
         if value is None or not math.isfinite(value):
             return
+        if self.best_so_far is not None:
+            value = max(value, self.best_so_far)
         epoch = trainer.current_epoch + 1
-        step = self.offset + epoch
+        step = place[0] + epoch
         self.trial.report(value, step)
         self.last_step, self.last_value = step, value
-        if (self.max_step is None or step < self.max_step) and self.trial.should_prune():
-            phase = "search" if self._prefix == SEARCH_PREFIX else "retrain"
-            fields: dict[str, Any] = {f"{phase}_epochs": epoch}
-            if phase == "retrain":
+        if step < self.max_step and self.trial.should_prune():
+            phase = str(pl_module.phase)
+            fields: dict[str, Any] = {f"{'search' if phase == 'search' else 'retrain'}_epochs": epoch}
+            if phase != "search":
                 fields.update(self.search)
             raise TrialPruned(
                 f"pruned by Hyperband at step {step} ({phase} epoch {epoch}, "
-                f"{self._prefix}val/psnr={value:.2f} dB)",
+                f"val/psnr={value:.2f} dB)",
                 record_fields=fields,
                 info={"step": step, "phase": phase, "epoch": epoch, "value": value},
             )
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self._prefix == SEARCH_PREFIX:
+        phase = getattr(pl_module, "phase", "")
+        last = getattr(pl_module, "last_val_psnr", None)
+        finite = last is not None and math.isfinite(last)
+        if phase == "search":
             body = pl_module.net
             self.search = {"search_epochs": int(trainer.current_epoch)}
             if hasattr(body, "derive"):
                 self.search["genotype"] = str(body.derive())
-            last = getattr(pl_module, "last_val_psnr", None)
-            if last is not None and math.isfinite(last):
+            if finite:
                 self.search["one_shot_psnr"] = float(last)
-        self.offset += int(trainer.max_epochs or 0)
+        elif phase in self.axis and self.axis[phase][2] > 1 and finite:
+            self.best_so_far = max(float(last), self.best_so_far or -math.inf)
 
 
 def outcome(record: TrialRecord, objective: str) -> tuple[str, float | None, str | None]:
@@ -157,20 +169,19 @@ def run_optuna_trial(cfg: DictConfig, run_dir: str | Path) -> float | None:
             trial = optuna.trial.Trial(study, tid)
             objective = str(settings["objective"])
             with Heartbeat(storage, [tid], settings.get("heartbeat_interval")):
-                return _run(
-                    cfg, run_dir, study, trial, frozen, objective, settings.get("max_resource")
-                )
+                return _run(cfg, run_dir, study, trial, frozen, objective)
     finally:
         close_storage(storage)
 
 
-def _run(
-    cfg, run_dir: Path, study, trial, frozen, objective: str, max_step: int | None
-) -> float | None:
+def _run(cfg, run_dir: Path, study, trial, frozen, objective: str) -> float | None:
     from optuna.trial import TrialState
 
+    from ..methods import METHODS
+
     trial.set_user_attr("run_dir", str(run_dir.resolve()))
-    pruning = OptunaPruning(trial, objective, max_step)
+    phases = METHODS[cfg.method.name].phases(cfg) if cfg.method.name in METHODS else []
+    pruning = OptunaPruning(trial, objective, phases)
     hpo = {
         "study_name": study.study_name,
         "trial_number": frozen.number,
@@ -180,33 +191,44 @@ def _run(
     retried = frozen.system_attrs.get("failed_trial")
     if retried is not None:
         hpo["retry_of"] = retried
+    result: dict[str, Any] = {}
+
+    def finalize(record: TrialRecord) -> None:
+        """Tell Optuna the outcome and put it into the record before its one write, so the
+        record, the W&B summary and the study agree (a NaN objective is ``failed`` in all)."""
+        state, value, why = outcome(record, objective)
+        attrs = {
+            "status": record.status,
+            "record": str((run_dir / "record.json").resolve()),
+            "genotype": record.genotype,
+            "one_shot_psnr": _finite(record.one_shot_psnr),
+            "arch_psnr": _finite(record.arch_psnr),
+            "epochs": pruning.last_step,
+            "error": why,
+        }
+        # all the attributes, None too: a retried copy inherits the dead run's
+        _tell(study, trial, TrialState[state], value, attrs)
+        hpo.update(state=state, value=value, epochs=pruning.last_step)
+        if why:
+            hpo["fail_reason"] = why
+        if state == "FAIL" and record.status == "ok":  # e.g. a NaN objective: not a result
+            record.status, record.error = "failed", why
+        record.extra["hpo"] = hpo
+        result.update(state=state, value=value)
+
     try:
-        record = run_trial(cfg, run_dir, extra={"hpo": hpo}, callbacks=[pruning])
+        run_trial(cfg, run_dir, extra={"hpo": hpo}, callbacks=[pruning], finalize=finalize)
     except Exception as e:  # ConfigError, or raise_on_failure: the trial failed; say so
-        error = f"{type(e).__name__}: {e}"[:2000]
-        _tell(study, trial, TrialState.FAIL, None, {"status": "failed", "error": error})
+        if not result:  # not told yet: the trial never started (bad config)
+            error = f"{type(e).__name__}: {e}"[:2000]
+            _tell(study, trial, TrialState.FAIL, None, {"status": "failed", "error": error})
         raise
-    state, value, why = outcome(record, objective)
-    attrs = {
-        "status": record.status,
-        "record": str((run_dir / "record.json").resolve()),
-        "genotype": record.genotype,
-        "one_shot_psnr": _finite(record.one_shot_psnr),
-        "arch_psnr": _finite(record.arch_psnr),
-        "epochs": pruning.last_step,
-        "error": why,
-    }
-    # all the attributes, None too: a retried copy inherits the dead run's
-    _tell(study, trial, TrialState[state], value, attrs)
-    hpo.update(state=state, value=value, epochs=pruning.last_step)
-    if why:
-        hpo["fail_reason"] = why
-    if state == "FAIL" and record.status == "ok":  # e.g. a NaN objective: not a usable result
-        record.status, record.error = "failed", why
-    record.extra["hpo"] = hpo
-    record.write(run_dir)
+    value = result.get("value")
     log.info(
-        "optuna trial %s: %s%s", frozen.number, state, "" if value is None else f" {value:.3f}"
+        "optuna trial %s: %s%s",
+        frozen.number,
+        result.get("state", "not told"),
+        "" if value is None else f" {value:.3f}",
     )
     return value
 

@@ -29,6 +29,29 @@ FIXED_SETTINGS = ("objective", "direction", "min_resource", "max_resource", "red
 SQLITE_TIMEOUT_S = 60
 
 
+def report_axis(phases: Iterable[Any], objective: str) -> dict[str, tuple[int, int, int]]:
+    """The Hyperband step axis of a trial, from its method's declared phases.
+
+    ``{phase name: (first step - 1, epochs per fit, fits)}`` for the phases whose per-epoch
+    validation PSNR the ``objective`` compares: with ``one_shot_psnr`` the phases that report
+    the one-shot PSNR (the search); with ``arch_psnr`` those and the phases that report an
+    architecture PSNR (retraining, random search's candidates), in order. A phase off the axis
+    (``das_single``'s pre-training) neither reports nor shifts the steps. The axis' length is
+    a full trial's budget (:func:`axis_length`).
+    """
+    wanted = ("one_shot_psnr",) if objective == "one_shot_psnr" else ("one_shot_psnr", "arch_psnr")
+    axis, offset = {}, 0
+    for phase in phases:
+        if phase.reports in wanted:
+            axis[phase.name] = (offset, int(phase.epochs), int(phase.fits))
+            offset += int(phase.epochs) * int(phase.fits)
+    return axis
+
+
+def axis_length(axis: Mapping[str, tuple[int, int, int]]) -> int:
+    return sum(epochs * fits for _, epochs, fits in axis.values())
+
+
 @contextmanager
 def quiet_optuna():
     """Silence Optuna's experimental warnings for the heartbeat API we rely on on purpose."""

@@ -26,19 +26,23 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
 from hydra.errors import CompactHydraException
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from . import space as S
+from .export import SweepSummary, export
 from .study import (
     FIXED_SETTINGS,
     OBJECTIVES,
     SETTINGS_ATTR,
     Heartbeat,
+    axis_length,
     make_pruner,
     make_storage,
     quiet_optuna,
     redact,
+    report_axis,
     retry_callback,
     sqlite_url,
 )
@@ -117,7 +121,7 @@ class BOHBSweep:
         self.heartbeat_interval = int(hb.interval) if hb.get("interval") else None
         self.grace_period = int(hb.grace_period) if hb.get("grace_period") else None
         self.budget_overrides, self.search_epochs, self.retrain_epochs = self._budget()
-        self.max_resource = self.search_epochs + (self.retrain_epochs or 0)
+        self.max_resource = self._axis_length()
         if int(settings.min_budget) > self.max_resource:
             raise SweepError(
                 f"hydra.sweeper.min_budget={settings.min_budget} is above the max budget "
@@ -150,6 +154,37 @@ class BOHBSweep:
             overrides.append("method.retrain=false")
             return overrides, search, None
         return overrides, search, retrain
+
+    def _axis_length(self) -> int:
+        """A full trial's budget: the length of the step axis its jobs report on, from the
+        method's declared phases under the budget overrides (see :func:`report_axis`)."""
+        from ..methods import METHODS
+
+        cfg = self.config.copy()
+        with open_dict(cfg):
+            for override in self.budget_overrides:
+                key, value = override.split("=", 1)
+                OmegaConf.update(cfg, key, yaml.safe_load(value), merge=False)
+        name = OmegaConf.select(cfg, "method.name", default=None)
+        if name not in METHODS:
+            return self.search_epochs + (self.retrain_epochs or 0)
+        return axis_length(report_axis(METHODS[name].phases(cfg), self.objective))
+
+    def summary(self) -> SweepSummary:
+        return SweepSummary(
+            study_name=self.study_name,
+            storage_url=self.storage_url,
+            objective=self.objective,
+            direction=self.direction,
+            n_trials=int(self.s.n_trials),
+            min_budget=int(self.s.min_budget),
+            max_resource=self.max_resource,
+            reduction_factor=int(self.s.reduction_factor),
+            sweep_dir=self.sweep_dir,
+            hparams_name=str(self.s.get("hparams_name") or f"BOHB-{self.study_name}"),
+            hparams_dir=str(self.s.hparams_dir) if self.s.get("hparams_dir") else None,
+            hparams=OmegaConf.to_container(self.config.hparams, resolve=True),
+        )
 
     def settings_record(self, dists: Mapping[str, Any]) -> dict[str, Any]:
         return {
@@ -275,9 +310,7 @@ class BOHBSweep:
                 batch_n = min(int(self.s.batch_size), remaining)
                 returns.append(self.launch(study, storage, dists, fixed, batch_n))
         finally:
-            from .export import export
-
-            export(self, study)
+            export(self.summary(), study)
         return returns
 
     def counts(self, study) -> Counter:
