@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from torchmetrics.functional.image import peak_signal_noise_ratio
 
 LOSS_REDUCTIONS = ("sum", "mean")
 #: the seed of the random draws (``noise`` op) made while scoring on the validation set
@@ -12,7 +13,7 @@ VALIDATION_SEED = 0
 def reconstruction_loss(
     x_hat: torch.Tensor, x: torch.Tensor, reduction: str = "sum"
 ) -> torch.Tensor:
-    """Squared error. ``sum``: summed over the signal, averaged over the batch (SPEC 4 default);
+    """Squared error. ``sum``: summed over the signal, averaged over the batch (the default; docs/method.md, Search (DAS));
     ``mean``: averaged over all elements (the alpha gradients are then ``N`` times smaller)."""
     sq = (x_hat - x).pow(2)
     if reduction == "sum":
@@ -23,9 +24,11 @@ def reconstruction_loss(
 
 
 def psnr_per_sample(x_hat: torch.Tensor, x: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
-    """``10 log10(R^2 / MSE_i)`` for every sample ``i`` of the batch (SPEC 1, fixed ``R``)."""
-    mse = (x_hat - x).pow(2).flatten(1).mean(1)
-    return 10 * torch.log10(data_range**2 / mse)
+    """``10 log10(R^2 / MSE_i)`` for every sample ``i`` of the batch, with a fixed peak ``R``
+    (torchmetrics' PSNR, reduced over each sample's channels and spatial dimensions;
+    docs/method.md, Problems)."""
+    dims = tuple(range(1, x.dim()))
+    return peak_signal_noise_ratio(x_hat, x, data_range=data_range, reduction="none", dim=dims)
 
 
 @torch.no_grad()

@@ -8,7 +8,6 @@ from dasip.physics import (
     Downsample1d,
     Identity,
     add_noise,
-    build_operator,
     gaussian_kernel1d,
 )
 
@@ -82,11 +81,6 @@ def test_noise_is_seeded_and_has_the_right_std():
     b = add_noise(y, 0.01, torch.Generator().manual_seed(3))
     assert torch.equal(a, b)
     assert float(a.std()) == pytest.approx(0.01, rel=0.02)
-
-
-def test_unknown_operator_names_the_allowed_ones():
-    with pytest.raises(ValueError, match="allowed: blur, downsampling, identity"):
-        build_operator("deblur")
 
 
 def test_bad_kernel_rejected():

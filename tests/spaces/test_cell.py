@@ -1,4 +1,4 @@
-"""The cell search space (SPEC 3): supernet, derivation rule, genotype string form."""
+"""The cell search space: supernet, derivation rule, genotype string form."""
 
 import pytest
 import torch

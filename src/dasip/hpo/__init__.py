@@ -1,4 +1,4 @@
-"""The BOHB stand-in on Optuna (SPEC 6): TPE sampling with Hyperband budgets in epochs, as the
+"""The BOHB stand-in on Optuna (docs/hpo.md): TPE sampling with Hyperband budgets in epochs, as the
 Hydra sweeper ``hydra/sweeper=bohb`` (the plugin lives in ``src/hydra_plugins``).
 
 - :mod:`.space`: the search space (the paper's ranges) -> Optuna distributions -> job overrides

@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-#: SPEC 4, "HPO search ranges" (log scale for rates and decays): the shipped default space.
+#: the paper's HPO search ranges (log scale for rates and decays): the shipped default space.
 PAPER_SPACE: dict[str, Any] = {
     "hparams": {
         "param_lr": {"type": "float", "low": 1e-5, "high": 1.0, "log": True},

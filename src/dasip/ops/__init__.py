@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from .base import OpContext, Operation
+from .cnn import conv_class
 from .grad import GradStep
 from .net import Net
 from .noise import NoisyGradStep
@@ -22,8 +23,6 @@ OPS: dict[str, Callable[[OpContext], Operation]] = {
     "zero": Zero,
 }
 
-#: ops that are deliberately harmful (SPEC 2)
-HARMFUL_OPS = frozenset({"roll", "noise"})
 
 
 def check_op_names(names: Iterable[str], key: str = "ops.names") -> list[str]:
@@ -45,7 +44,6 @@ def build_op(name: str, ctx: OpContext) -> Operation:
 
 
 __all__ = [
-    "HARMFUL_OPS",
     "OPS",
     "ROLL_DIMS",
     "GradStep",
@@ -57,4 +55,5 @@ __all__ = [
     "Zero",
     "build_op",
     "check_op_names",
+    "conv_class",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -26,7 +26,6 @@ class OpContext:
     noise_std: float = 0.10
     roll_dims: str = "batch_spatial"
     roll_shift: int = 1
-    extra: dict = field(default_factory=dict)
 
 
 class Operation(nn.Module):

@@ -12,7 +12,7 @@ ROLL_DIMS = ("batch_spatial", "spatial")
 class Roll(Operation):
     """Rolls the input by ``roll_shift`` along every dimension named by ``roll_dims``.
 
-    ``batch_spatial`` (default, SPEC 2): the batch dimension and every spatial dimension, so each
+    ``batch_spatial`` (default; docs/method.md, Operations): the batch dimension and every spatial dimension, so each
     sample receives a shifted copy of another sample's estimate. ``spatial``: the mild variant.
     A future engine that stacks several trials in one tensor must keep trials on their own axis:
     this op only ever rolls the batch axis of one trial.

@@ -25,7 +25,7 @@ class Blur1d(LinearOperator):
     """1D Gaussian blur ``A x = k * x`` with zero padding, output the size of the input.
 
     ``sigma`` is given in units of the signal's grid variable; ``spacing`` is the grid step, so
-    the kernel's width in samples is ``sigma / spacing`` (SPEC 1: ``sigma_b = 0.2`` on the grid
+    the kernel's width in samples is ``sigma / spacing`` (docs/method.md, Problems: ``sigma_b = 0.2`` on the grid
     ``w`` of step ``pi/49`` is about 3.1 samples). The adjoint of a zero-padded correlation is
     the transposed convolution with the same kernel.
     """

@@ -1,4 +1,4 @@
-"""The cell search space (SPEC 3): DARTS-like cells in succession, with the global residual.
+"""The cell search space (docs/method.md, Search spaces): DARTS-like cells in succession, with the global residual.
 
 ``x0 = A^T y``; cell ``c`` maps its input (node 0) to states ``1..n_states``, each the sum of one
 op on every earlier node; the last two states are concatenated and merged back to one channel
@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import nn
 
-from ..ops import OPS, OpContext, build_op, check_op_names
+from ..ops import OPS, OpContext, build_op, check_op_names, conv_class
 from .genotype import (
     ZERO,
     CellGenotype,
@@ -25,15 +25,13 @@ from .genotype import (
     n_cell_edges,
     prune_cell,
 )
-from .mixed import AlphaSupernet, MixedOp
-
-_CONV = {1: nn.Conv1d, 2: nn.Conv2d}
+from .mixed import AlphaSupernet, GlobalResidual, MixedOp
 
 
 def merge_conv(ctx: OpContext, n_states: int, kernel_size: int) -> nn.Module:
     """Concatenated output states (``k * channels``) -> ``channels``, same spatial size."""
     n_in = len(cell_output_states(n_states))
-    return _CONV[ctx.spatial_dims](
+    return conv_class(ctx.spatial_dims)(
         n_in * ctx.channels, ctx.channels, kernel_size, padding=kernel_size // 2
     )
 
@@ -94,13 +92,11 @@ class CellSupernet(AlphaSupernet):
         w = torch.softmax(alpha, dim=-1)
         return w.repeat(self.n_cells, 1) if self.share_alphas else w
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        x0 = self.operator.adjoint(y)
+    def body(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         weights = self._weights(self.alpha)
-        x = x0
         for c, cell in enumerate(self.cells):
             x = cell(x, y, weights[c * self.n_edges : (c + 1) * self.n_edges])
-        return x0 + x
+        return x
 
     def alpha_probs(self) -> torch.Tensor:
         """``softmax(alpha)`` per edge, shape ``(n_cells * n_edges, n_ops)``: row
@@ -142,7 +138,7 @@ class DerivedCell(nn.Module):
         return f"links={self.links}, live_outputs={sorted(self.live_outputs)}"
 
 
-class CellNet(nn.Module):
+class CellNet(GlobalResidual):
     """A derived network of the cell space."""
 
     def __init__(self, ctx: OpContext, genotype: CellGenotype, merge_kernel_size: int = 1):
@@ -153,12 +149,10 @@ class CellNet(nn.Module):
         )
         self.operator = ctx.operator
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        x0 = self.operator.adjoint(y)
-        x = x0
+    def body(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         for cell in self.cells:
             x = cell(x, y)
-        return x0 + x
+        return x
 
 
 def _int_at_least(key: str, value: object, low: int) -> int:

@@ -22,7 +22,22 @@ class MixedOp(nn.Module):
         return (weights.view(-1, *([1] * x.dim())) * out).sum(0)
 
 
-class AlphaSupernet(nn.Module):
+class GlobalResidual(nn.Module):
+    """Every network of every space: ``x0 = A^T y``, the space's layers or cells map ``x0`` (and
+    ``y``) to ``x_L``, and ``x_hat = x0 + x_L`` (the global residual of DnCNN-like networks;
+    docs/method.md, Search spaces). Subclasses set ``operator`` and implement :meth:`body`."""
+
+    operator: nn.Module
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        x0 = self.operator.adjoint(y)
+        return x0 + self.body(x0, y)
+
+    def body(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+
+class AlphaSupernet(GlobalResidual):
     """A supernet body whose architecture parameters are one tensor ``alpha``; everything else
     is a weight. Spaces subclass it and add ``op_names``, ``alpha_probs()`` and ``derive()``."""
 

@@ -1,4 +1,5 @@
-"""The sequential search space (SPEC 3): ``x0 = A^T y``; 10 layers; ``x_hat = x0 + x10``."""
+"""The sequential search space: ``x0 = A^T y``; 10 layers; ``x_hat = x0 + x10``
+(docs/method.md, Search spaces)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from torch import nn
 
 from ..ops import OPS, OpContext, build_op, check_op_names
 from .genotype import GenotypeError, SequentialGenotype, parse_sequence
-from .mixed import AlphaSupernet, MixedOp
+from .mixed import AlphaSupernet, GlobalResidual, MixedOp
 
 
 class SequentialSupernet(AlphaSupernet):
@@ -24,13 +25,11 @@ class SequentialSupernet(AlphaSupernet):
         self.operator = ctx.operator
         self.alpha = nn.Parameter(1e-3 * torch.randn(n_layers, len(self.op_names)))
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        x0 = self.operator.adjoint(y)
+    def body(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         weights = torch.softmax(self.alpha, dim=-1)
-        x = x0
         for layer, w in zip(self.layers, weights, strict=True):
             x = layer(x, y, w)
-        return x0 + x
+        return x
 
     def alpha_probs(self) -> torch.Tensor:
         """``softmax(alpha)`` per layer, shape ``(n_layers, n_ops)``."""
@@ -42,7 +41,7 @@ class SequentialSupernet(AlphaSupernet):
         return SequentialGenotype(tuple(self.op_names[i] for i in idx))
 
 
-class SequentialNet(nn.Module):
+class SequentialNet(GlobalResidual):
     """A derived network: one fixed op per layer."""
 
     def __init__(self, ctx: OpContext, genotype: SequentialGenotype):
@@ -51,12 +50,10 @@ class SequentialNet(nn.Module):
         self.layers = nn.ModuleList(build_op(n, ctx) for n in genotype.ops)
         self.operator = ctx.operator
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        x0 = self.operator.adjoint(y)
-        x = x0
+    def body(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
             x = layer(x, y)
-        return x0 + x
+        return x
 
 
 class SequentialSpace:

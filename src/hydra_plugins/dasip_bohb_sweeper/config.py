@@ -65,7 +65,7 @@ class BOHBSweeperConf:
     #: also write the best preset into this directory, e.g. conf/hparams
     hparams_dir: str | None = None
 
-    #: the search space, mirroring the job config; default: the paper's ranges (SPEC 4)
+    #: the search space, mirroring the job config; default: the paper's ranges (docs/hpo.md)
     space: dict[str, Any] = field(default_factory=paper_space)
 
 
