@@ -137,7 +137,3 @@ class FailedJobs(Callback):
                 file=sys.stderr,
             )
             sys.exit(1)
-
-
-def print_config(cfg: DictConfig) -> None:  # pragma: no cover - debugging aid
-    print(OmegaConf.to_yaml(cfg))

@@ -18,6 +18,7 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from . import checks
 from .metrics import LOSS_REDUCTIONS
 from .models.optim import ALPHA_OPTIMIZERS, ALPHA_SCHEDULERS, HParams
 from .ops import OPS, ROLL_DIMS, OpContext
@@ -48,8 +49,7 @@ class Rule:
     bad: tuple[Any, ...]
 
 
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
+_is_int = checks.is_int
 
 
 def _is_number(v: Any) -> bool:
@@ -67,16 +67,13 @@ def _show(v: Any) -> str:
 
 
 def integer(min: int | None = None, nullable: bool = False, odd: bool = False) -> Rule:
-    what = "an odd integer" if odd else "an integer"
-    allowed = f"{what} >= {min}" if min is not None else what
-    if nullable:
-        allowed += ", or null"
-
     def check(key: str, v: Any) -> None:
         if v is None and nullable:
             return
-        if not _is_int(v) or (min is not None and v < min) or (odd and v % 2 == 0):
-            _fail(key, v, allowed)
+        try:
+            checks.integer(key, v, min, odd)
+        except ValueError as e:
+            raise ConfigError(f"{e}{', or null' if nullable else ''}") from None
 
     bad: list[Any] = ["abc", 1.5, True, [1]]
     if min is not None:

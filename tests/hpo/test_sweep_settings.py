@@ -44,7 +44,7 @@ def test_defaults_name_the_study_after_the_setting_and_store_it_in_the_sweep_dir
     [
         ({"objective": "psnr"}, [], "hydra.sweeper.objective='psnr' is not allowed"),
         ({"direction": "up"}, [], "hydra.sweeper.direction='up' is not allowed"),
-        ({"n_trials": 0}, [], "hydra.sweeper.n_trials=0 must be a positive integer"),
+        ({"n_trials": 0}, [], "hydra.sweeper.n_trials=0 is not allowed; allowed: an integer >= 1"),
         ({"reduction_factor": 1}, [], "reduction_factor=1 must be >= 2"),
         ({"min_budget": 3}, [], "min_budget=3 is above the max budget 2 epochs"),
         ({}, ["method=fixed", "arch=grad*10"], "objective=one_shot_psnr needs a method"),

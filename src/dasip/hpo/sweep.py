@@ -30,6 +30,7 @@ import yaml
 from hydra.errors import CompactHydraException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from ..checks import integer
 from . import space as S
 from .export import SweepSummary, export
 from .study import (
@@ -106,9 +107,10 @@ class BOHBSweep:
                 f"{', '.join(DIRECTIONS)}"
             )
         for key in ("n_trials", "batch_size", "min_budget", "reduction_factor"):
-            v = settings.get(key)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise SweepError(f"hydra.sweeper.{key}={v!r} must be a positive integer")
+            try:
+                integer(f"hydra.sweeper.{key}", settings.get(key), 1)
+            except ValueError as e:
+                raise SweepError(str(e)) from e
         if int(settings.reduction_factor) < 2:
             raise SweepError(
                 f"hydra.sweeper.reduction_factor={settings.reduction_factor} must be >= 2"

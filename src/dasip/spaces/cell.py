@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import nn
 
+from ..checks import integer
 from ..ops import OPS, OpContext, build_op, check_op_names, conv_class
 from .genotype import (
     ZERO,
@@ -155,12 +156,6 @@ class CellNet(GlobalResidual):
         return x
 
 
-def _int_at_least(key: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{key}={value!r} must be an integer >= {low}")
-    return value
-
-
 class CellSpace:
     """Builds cell supernets and derived cell nets; parses, samples and checks cell genotypes."""
 
@@ -173,14 +168,10 @@ class CellSpace:
         merge_kernel_size: int = 1,
         share_alphas: bool = False,
     ):
-        self.n_cells = _int_at_least("space.n_cells", n_cells, 1)
-        self.n_states = _int_at_least("space.n_states", n_states, 1)
-        k = _int_at_least("space.merge_kernel_size", merge_kernel_size, 1)
-        if k % 2 == 0:
-            raise ValueError(
-                f"space.merge_kernel_size={k} must be odd (the merge keeps the signal length)"
-            )
-        self.merge_kernel_size = k
+        self.n_cells = integer("space.n_cells", n_cells, 1)
+        self.n_states = integer("space.n_states", n_states, 1)
+        # odd: the merge keeps the signal length
+        self.merge_kernel_size = integer("space.merge_kernel_size", merge_kernel_size, 1, odd=True)
         if not isinstance(share_alphas, bool):
             raise ValueError(f"space.share_alphas={share_alphas!r} must be true or false")
         self.share_alphas = share_alphas

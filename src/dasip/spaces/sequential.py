@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import nn
 
+from ..checks import integer
 from ..ops import OPS, OpContext, build_op, check_op_names
 from .genotype import GenotypeError, SequentialGenotype, parse_sequence
 from .mixed import AlphaSupernet, GlobalResidual, MixedOp
@@ -64,9 +65,7 @@ class SequentialSpace:
     excluded_ops = frozenset({"zero"})
 
     def __init__(self, n_layers: int = 10):
-        if n_layers < 1:
-            raise ValueError(f"space.n_layers must be >= 1, got {n_layers}")
-        self.n_layers = n_layers
+        self.n_layers = integer("space.n_layers", n_layers, 1)
 
     def candidate_ops(self, op_names: Iterable[str]) -> tuple[str, ...]:
         names = check_op_names(op_names)
