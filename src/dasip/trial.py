@@ -51,9 +51,30 @@ def build(cfg: DictConfig, run_dir: str | Path) -> TrialContext:
     """Build the trial of ``cfg`` (this is the validation: a bad key raises
     :class:`~dasip.config.ConfigError` naming it) and apply its process-wide settings."""
     ctx = TrialContext(cfg, Path(run_dir))
-    if cfg.num_threads is not None:
-        torch.set_num_threads(int(cfg.num_threads))
+    threads = cfg.num_threads if cfg.num_threads is not None else parallel_threads()
+    if threads is not None:
+        torch.set_num_threads(int(threads))
     return ctx
+
+
+def parallel_threads() -> int | None:
+    """Threads for a trial that runs beside others (a joblib launcher, e.g.
+    ``hydra/launcher=local``): the cores divided among the parallel jobs, at least one, since
+    several many-thread trials on the same cores are many times slower than one thread each.
+    ``None`` (torch's default) for a trial that runs alone."""
+    import os
+
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return None
+    launcher = HydraConfig.get().launcher
+    if not str(launcher.get("_target_", "")).endswith("JoblibLauncher"):
+        return None
+    cores = os.cpu_count() or 1
+    n_jobs = int(launcher.get("n_jobs") or 1)
+    jobs = cores if n_jobs < 0 else n_jobs
+    return max(1, cores // max(1, jobs))
 
 
 def run_trial(
@@ -102,6 +123,7 @@ def run_trial(
     loggers: list[Any] = []
     try:
         loggers = ctx.loggers = build_loggers(cfg, ctx.logger_factories, run_dir, run_name(cfg))
+        record.extra["threads"] = torch.get_num_threads()
         result = ctx.method.run(ctx)
         _fill(record, result)
         if result.network is not None and cfg.save_model:
