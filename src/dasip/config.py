@@ -20,7 +20,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from . import checks
 from .metrics import LOSS_REDUCTIONS
-from .models.optim import ALPHA_OPTIMIZERS, ALPHA_SCHEDULERS, HParams
+from .models.optim import ALPHA_OPTIMIZERS, ALPHA_SCHEDULERS, PARAM_OPTIMIZERS, HParams
 from .ops import OPS, ROLL_DIMS, OpContext
 from .physics import LinearOperator
 from .spaces import SPACES
@@ -294,6 +294,8 @@ RULES: dict[str, Rule] = {
     "hparams.param_lr": number(gt=0),
     "hparams.param_weight_decay": number(ge=0),
     "hparams.param_warmup": boolean(),
+    "hparams.param_optimizer": choice(*PARAM_OPTIMIZERS),
+    "hparams.param_momentum": number(ge=0),
     "hparams.alpha_lr": number(gt=0),
     "hparams.alpha_weight_decay": number(ge=0),
     "hparams.alpha_warmup": boolean(),

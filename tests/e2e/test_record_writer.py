@@ -7,19 +7,24 @@ from dasip.trial import run_trial
 from ..conftest import compose_cfg
 
 
-def test_a_finalizer_changes_the_record_and_the_wandb_summary_alike(tmp_path, monkeypatch):
-    from .wandb_offline import run_summary
-
-    writes = []
+def test_a_finalizer_changes_the_record_and_the_logger_summary_alike(tmp_path, monkeypatch):
+    from dasip import loggers
     from dasip import record as record_module
 
+    writes, summaries = [], []
     real_write = record_module.TrialRecord.write
+    real_finish = loggers.finish_loggers
 
     def counting_write(self, run_dir):
         writes.append(self.status)
         return real_write(self, run_dir)
 
+    def capturing_finish(lgs, summary):  # what W&B's run summary receives
+        summaries.append(dict(summary))
+        return real_finish(lgs, summary)
+
     monkeypatch.setattr(record_module.TrialRecord, "write", counting_write)
+    monkeypatch.setattr(loggers, "finish_loggers", capturing_finish)
 
     def finalize(record):  # what the HPO job does with a NaN objective
         record.status, record.error = "failed", "one_shot_psnr is nan"
@@ -30,9 +35,9 @@ def test_a_finalizer_changes_the_record_and_the_wandb_summary_alike(tmp_path, mo
     assert writes == ["failed"]  # written once, after the finalizer
     on_disk = read_record(tmp_path)
     assert on_disk["status"] == rec.status == "failed" and on_disk["extra"]["hpo"]["state"] == "FAIL"
-    (run,) = (tmp_path / "wandb").glob("offline-run-*/run-*.wandb")
-    summary = run_summary(run)
+    (summary,) = summaries
     assert summary["status"] == "failed" and summary["error"] == "one_shot_psnr is nan"
+    assert summary == rec.summary()
 
 
 def test_a_finalizer_that_raises_does_not_lose_the_record(tmp_path):

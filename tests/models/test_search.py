@@ -134,3 +134,23 @@ def test_per_epoch_validation_psnr_equals_the_final_score_and_spares_training_rn
     module._psnr_count = 0
     module.on_validation_epoch_end()
     assert torch.equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_the_sgd_reading_of_the_weight_optimizer_takes_a_hand_computed_first_step(momentum):
+    """hparams.param_optimizer=sgd builds SGD (momentum, L2 weight decay); its first step is
+    w - lr * (grad + wd * w) (the momentum buffer starts as the first gradient)."""
+    from dasip.models.optim import weight_optimizer
+
+    w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    hp = HParams(param_optimizer="sgd", param_momentum=momentum, param_lr=0.1,
+                 param_weight_decay=0.01)  # fmt: skip
+    opt = weight_optimizer([w], hp)
+    assert type(opt) is torch.optim.SGD and opt.defaults["momentum"] == momentum
+    (w**2).sum().backward()  # grad = 2 w
+    opt.step()
+    start = torch.tensor([1.0, -2.0])
+    assert torch.allclose(w.detach(), start - 0.1 * (2 * start + 0.01 * start))
+    assert type(weight_optimizer([w], HParams())) is torch.optim.Adam  # the default reading
+    with pytest.raises(ValueError, match="param_optimizer='rmsprop'"):
+        HParams.from_config({"param_optimizer": "rmsprop"})

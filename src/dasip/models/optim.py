@@ -9,6 +9,8 @@ from typing import Any
 import torch
 
 ALPHA_OPTIMIZERS = ("adam", "gd")
+#: the weight optimizer: Adam (dasip's reading of the paper), or SGD (momentum 0: plain GD)
+PARAM_OPTIMIZERS = ("adam", "sgd")
 ALPHA_SCHEDULERS = ("linear", "none")
 
 
@@ -20,6 +22,9 @@ class HParams:
     param_lr: float = 1e-3
     param_weight_decay: float = 1e-8
     param_warmup: bool = False
+    param_optimizer: str = "adam"
+    #: SGD's momentum (``param_optimizer: sgd``); 0 is plain gradient descent
+    param_momentum: float = 0.0
     alpha_lr: float = 1e-3
     alpha_weight_decay: float = 1e-3
     alpha_warmup: bool = True
@@ -47,6 +52,13 @@ class HParams:
             v = getattr(self, key)
             if not v >= 0:
                 raise ValueError(f"hparams.{key}={v} must be >= 0")
+        if str(self.param_optimizer).lower() not in PARAM_OPTIMIZERS:
+            raise ValueError(
+                f"hparams.param_optimizer={self.param_optimizer!r}; allowed: "
+                f"{', '.join(PARAM_OPTIMIZERS)}"
+            )
+        if not self.param_momentum >= 0:
+            raise ValueError(f"hparams.param_momentum={self.param_momentum} must be >= 0")
         if str(self.alpha_optimizer).lower() not in ALPHA_OPTIMIZERS:
             raise ValueError(
                 f"hparams.alpha_optimizer={self.alpha_optimizer!r}; allowed: "
@@ -65,7 +77,12 @@ class HParams:
 
 
 def weight_optimizer(params: Iterable[torch.nn.Parameter], hp: HParams) -> torch.optim.Optimizer:
-    """Adam with L2 weight decay for the network weights (a choice: docs/method.md, Hyperparameters)."""
+    """The network weights' optimizer, with L2 weight decay: Adam (a choice, docs/method.md,
+    Hyperparameters) or SGD with ``param_momentum`` (0: plain gradient descent)."""
+    if hp.param_optimizer.lower() == "sgd":
+        return torch.optim.SGD(
+            params, lr=hp.param_lr, momentum=hp.param_momentum, weight_decay=hp.param_weight_decay
+        )
     return torch.optim.Adam(params, lr=hp.param_lr, weight_decay=hp.param_weight_decay)
 
 
