@@ -1,23 +1,72 @@
-"""Time one full default DAS trial (search + retrain) on the CPU.
+"""Time one full default DAS trial (search + retrain) on this machine, side by side with the
+eager path of the first release, in one run (these machines are noisy: compare within a run).
 
-    python benchmarks/bench_trial.py [--epochs 50] [--retrain-epochs 50] [--threads N] [overrides...]
+    python benchmarks/bench_trial.py [--epochs 50] [--retrain-epochs 50] [--threads N]
+                                     [--paths first,default,compiled] [overrides...]
+
+Paths:
+  first     the first release's step: 1D convolutions (oneDNN) in the small CNNs and the blur,
+            supernet validation every epoch (reproduced here by switching those pieces back)
+  default   today's defaults: the CNNs and the blur as matrix products, validation every
+            ``trainer.check_val_every_n_epoch`` epochs (the one-shot score is computed after
+            the search either way)
+  compiled  the defaults plus ``compile.search=true`` (torch.compile of the supernet; its
+            compile time is part of the search time; run it twice to see Inductor's cache)
 
 Prints seconds per search step (one alpha step + one weight step, validation included), per
-retraining step, and per trial. Results are recorded in docs/benchmarks.md.
+retraining step and per trial for each path, and the ratios to ``first``. Results are recorded
+in docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 os.environ.setdefault("WANDB_MODE", "disabled")
 ROOT = Path(__file__).resolve().parents[1]
+PATHS = ("first", "default", "compiled")
+
+
+@contextlib.contextmanager
+def first_release() -> Iterator[list[str]]:
+    """The first release's eager step: convolution layers in ``F`` and in the blur, and
+    validation every epoch."""
+    from torch import nn
+
+    from dasip.ops import cnn
+    from dasip.physics import blur
+
+    forward, dense = cnn.SmallCNN.forward, blur.DENSE_MAX_LENGTH
+    cnn.SmallCNN.forward, blur.DENSE_MAX_LENGTH = nn.Sequential.forward, 0
+    try:
+        yield ["trainer.check_val_every_n_epoch=1"]
+    finally:
+        cnn.SmallCNN.forward, blur.DENSE_MAX_LENGTH = forward, dense
+
+
+def run(path: str, overrides: list[str]):
+    from hydra import compose, initialize_config_dir
+
+    from dasip.trial import run_trial
+
+    ctx = first_release() if path == "first" else contextlib.nullcontext([])
+    with ctx as extra:
+        if path == "compiled":
+            extra = ["compile.search=true"]
+        with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+            cfg = compose(config_name="search", overrides=[*overrides, *extra])
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            rec = run_trial(cfg, tmp)
+            return rec, time.perf_counter() - t0
 
 
 def main() -> None:
@@ -25,13 +74,14 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=50)
     ap.add_argument("--retrain-epochs", type=int, default=50)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    ap.add_argument("--paths", default="first,default", help=f"comma-separated, of {PATHS}")
     ap.add_argument("overrides", nargs="*", help="extra Hydra overrides, e.g. data=downsampling")
     args = ap.parse_args()
+    paths = [p for p in args.paths.split(",") if p]
+    if not paths or any(p not in PATHS for p in paths):
+        ap.error(f"--paths {args.paths!r}: choose from {', '.join(PATHS)}")
 
     import torch
-    from hydra import compose, initialize_config_dir
-
-    from dasip.trial import run_trial
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -42,31 +92,33 @@ def main() -> None:
         f"retrain_epochs={args.retrain_epochs}",
         *args.overrides,
     ]
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose(config_name="search", overrides=overrides)
-    steps = cfg.data.batches_per_epoch
-    with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        rec = run_trial(cfg, tmp)
-        wall = time.perf_counter() - t0
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads"
     )
     print(f"overrides: {' '.join(overrides)}")
-    print(
-        f"status={rec.status} genotype={rec.genotype} one_shot={rec.one_shot_psnr:.2f} dB "
-        f"arch={rec.arch_psnr:.2f} dB"
-    )
-    print(
-        f"search:  {rec.search_time_s:7.2f} s  = {1000 * rec.search_time_s / (args.epochs * steps):6.1f} ms/step "
-        f"({args.epochs} epochs x {steps} steps, alpha+weight step, per-epoch validation)"
-    )
-    print(
-        f"retrain: {rec.train_time_s:7.2f} s  = {1000 * rec.train_time_s / (args.retrain_epochs * steps):6.1f} ms/step"
-    )
-    print(f"trial:   {wall:7.2f} s  wall (record total {rec.total_time_s:.2f} s)")
-    sys.stdout.flush()
+    rows = {}
+    for path in paths:
+        rec, wall = run(path, overrides)
+        steps = rec.config["data"]["batches_per_epoch"]
+        search_ms = 1000 * rec.search_time_s / (args.epochs * steps)
+        retrain_ms = 1000 * rec.train_time_s / max(1, args.retrain_epochs * steps)
+        rows[path] = (rec.search_time_s, wall)
+        print(
+            f"{path:9s} status={rec.status} genotype={rec.genotype} "
+            f"one_shot={rec.one_shot_psnr:.2f} dB arch={rec.arch_psnr:.2f} dB\n"
+            f"          search {rec.search_time_s:7.2f} s = {search_ms:6.1f} ms/step | "
+            f"retrain {rec.train_time_s:6.2f} s = {retrain_ms:5.1f} ms/step | trial {wall:7.2f} s"
+        )
+        sys.stdout.flush()
+    if "first" in rows:
+        base_search, base_wall = rows["first"]
+        for path, (search, wall) in rows.items():
+            if path != "first":
+                print(
+                    f"{path} vs first: search {base_search / search:.2f}x faster, "
+                    f"trial {base_wall / wall:.2f}x faster"
+                )
 
 
 if __name__ == "__main__":

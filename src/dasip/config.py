@@ -252,6 +252,8 @@ RULES: dict[str, Rule] = {
     "psnr.data_range": number(gt=0),
     "num_threads": integer(min=1, nullable=True),
     "save_model": boolean(),
+    "compile.search": boolean(),
+    "compile.retrain": boolean(),
     "raise_on_failure": boolean(),
     "resume": boolean(),
     # evaluate.py

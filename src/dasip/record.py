@@ -153,6 +153,7 @@ JOB_KEY_IGNORE = (
     "trainer.devices",
     "method.log_alphas",
     "num_threads",
+    "compile",
     "save_model",
     "raise_on_failure",
     "resume",

@@ -127,8 +127,9 @@ def test_wandb_offline_run_holds_the_record_summary(tmp_path):
     rec = run_trial(cfg, tmp_path)
     runs = list((tmp_path / "wandb").glob("offline-run-*/run-*.wandb"))
     assert len(runs) == 1
-    summary = run_summary(runs[0])
-    for key in ("study", "seed", "method", "data", "ops", "genotype", "status", "git_rev"):
+    keys = ("study", "seed", "method", "data", "ops", "genotype", "status", "git_rev")
+    summary = run_summary(runs[0], expect=(*keys, "arch_psnr", "search/val/psnr"))
+    for key in keys:
         assert summary[key] == getattr(rec, key), key
     assert summary["arch_psnr"] == pytest.approx(rec.arch_psnr)
     assert summary["one_shot_psnr"] == pytest.approx(rec.one_shot_psnr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,19 @@ def read_records(path: Path) -> list[bytes]:
     return records
 
 
-def run_summary(path: Path) -> dict[str, Any]:
-    """The run's summary, as W&B would show it: the last value of every key."""
+def run_summary(path: Path, expect: tuple[str, ...] = (), timeout: float = 60.0) -> dict[str, Any]:
+    """The run's summary, as W&B would show it: the last value of every key. W&B's service
+    process may still be writing the file when the run's ``finish()`` has returned (seen on a
+    loaded machine): wait up to ``timeout`` seconds for the keys ``expect``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        summary = _summary(path)
+        if all(k in summary for k in expect) or time.monotonic() > deadline:
+            return summary
+        time.sleep(0.5)
+
+
+def _summary(path: Path) -> dict[str, Any]:
     from wandb.proto import wandb_internal_pb2 as pb
 
     summary: dict[str, Any] = {}

@@ -78,6 +78,12 @@ class OptunaPruning(pl.Callback):
         start, epochs, _ = self.axis[phase]
         return start + int(getattr(pl_module, "phase_index", 0)) * epochs, epochs
 
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # every epoch of a fit on the axis is a step Hyperband may compare trials at: validate
+        # each one, whatever trainer.check_val_every_n_epoch says for plain studies
+        if self._place(pl_module) is not None:
+            trainer.check_val_every_n_epoch = 1
+
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         place = self._place(pl_module)
         if trainer.sanity_checking or place is None:

@@ -87,6 +87,29 @@ def accelerator_device(accelerator: str) -> torch.device:
     return torch.device("cpu")
 
 
+class ValidateLastEpoch(pl.Callback):
+    """The last epoch of every fit is validated, whatever ``trainer.check_val_every_n_epoch``
+    says: validation every k epochs saves time, and the logged curves (and the HPO pruner's
+    last report) still end at the network the fit returns."""
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.max_epochs is not None and trainer.current_epoch == trainer.max_epochs - 1:
+            trainer.check_val_every_n_epoch = 1
+
+
+def compile_in_place(net: torch.nn.Module) -> None:
+    """``torch.compile`` the forward pass of ``net`` in place (its parameters and state dict
+    are unchanged). Random ops in the compiled graph draw from torch's generator as eager ones
+    do (``fallback_random``), so a seed gives the same noise compiled or not; where compiling
+    fails (no C++ compiler, say), dynamo warns and the network runs eagerly."""
+    import torch._dynamo
+    import torch._inductor.config
+
+    torch._inductor.config.fallback_random = True
+    torch._dynamo.config.suppress_errors = True
+    net.compile(dynamic=False)
+
+
 class TrialContext:
     """Every object of one trial, built once from its config: building is the validation.
 
@@ -151,6 +174,8 @@ class TrialContext:
     def fit(self, module: pl.LightningModule, epochs: int) -> pl.Trainer:
         """Train ``module`` for ``epochs`` epochs on the trial's data (fresh streams of the
         seed) with the trial's trainer, loggers and callbacks."""
+        if self.cfg.compile["search" if module.phase == "search" else "retrain"]:
+            compile_in_place(module.net)
         trainer = self.trainer(epochs)
         trainer.fit(module, datamodule=self.data)
         return trainer
@@ -160,7 +185,7 @@ class TrialContext:
             return self._trainer(
                 max_epochs=epochs,
                 logger=self.loggers if self.loggers else False,
-                callbacks=[*self.callbacks, *(callbacks or [])],
+                callbacks=[ValidateLastEpoch(), *self.callbacks, *(callbacks or [])],
                 default_root_dir=str(self.run_dir),
             )
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 
 from .base import InverseProblemModule
@@ -20,6 +23,23 @@ from .unrolled import unrolled_alpha_grads
 def _set_grads(params: list[torch.nn.Parameter], grads: tuple[torch.Tensor | None, ...]) -> None:
     for p, g in zip(params, grads, strict=True):
         p.grad = torch.zeros_like(p) if g is None else g
+
+
+@contextmanager
+def grads_only_for(net: torch.nn.Module, params: list[torch.nn.Parameter]) -> Iterator[None]:
+    """Within the block, only ``params`` of ``net`` require gradients: the backward pass of
+    ``torch.autograd.grad(loss, params)`` then never computes the others' gradients, also
+    when ``net`` is compiled (a compiled backward computes every input's gradient that is
+    required; freezing the rest gives the alpha step and the weight step a graph each)."""
+    keep = {id(p) for p in params}
+    others = [p for p in net.parameters() if p.requires_grad and id(p) not in keep]
+    for p in others:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in others:
+            p.requires_grad_(True)
 
 
 class SupernetModule(InverseProblemModule):
@@ -84,10 +104,11 @@ class SupernetModule(InverseProblemModule):
         params = self.net.arch_parameters()
         if self.order == 2:
             return self._second_order_alpha_step(alpha_batch, train_batch, optimizer)
-        loss = self.loss(alpha_batch)
-        if not self.check_finite(loss):
-            return loss
-        _set_grads(params, torch.autograd.grad(loss, params, allow_unused=True))
+        with grads_only_for(self.net, params):
+            loss = self.loss(alpha_batch)
+            if not self.check_finite(loss):
+                return loss
+            _set_grads(params, torch.autograd.grad(loss, params, allow_unused=True))
         optimizer.step()
         self.alpha_steps += 1
         return loss
@@ -119,10 +140,11 @@ class SupernetModule(InverseProblemModule):
 
     def weight_step(self, train_batch, optimizer: torch.optim.Optimizer) -> torch.Tensor:
         params = self.net.weight_parameters()
-        loss = self.loss(train_batch)
-        if not self.check_finite(loss):
-            return loss
-        _set_grads(params, torch.autograd.grad(loss, params, allow_unused=True))
+        with grads_only_for(self.net, params):
+            loss = self.loss(train_batch)
+            if not self.check_finite(loss):
+                return loss
+            _set_grads(params, torch.autograd.grad(loss, params, allow_unused=True))
         optimizer.step()
         return loss
 
