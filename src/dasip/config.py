@@ -21,6 +21,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from . import checks
 from .metrics import LOSS_REDUCTIONS
 from .models.optim import ALPHA_OPTIMIZERS, ALPHA_SCHEDULERS, PARAM_OPTIMIZERS, HParams
+from .models.variants import SECOND_ORDER_VARIANTS, VARIANTS
 from .ops import OPS, ROLL_DIMS, OpContext
 from .physics import LinearOperator
 from .spaces import SPACES
@@ -85,9 +86,14 @@ def integer(min: int | None = None, nullable: bool = False, odd: bool = False) -
     return Rule(check, tuple(bad))
 
 
-def number(gt: float | None = None, ge: float | None = None, nullable: bool = False) -> Rule:
-    allowed = "a number" + (f" > {gt}" if gt is not None else "") + (
-        f" >= {ge}" if ge is not None else ""
+def number(
+    gt: float | None = None, ge: float | None = None, nullable: bool = False, lt: float | None = None
+) -> Rule:
+    allowed = (
+        "a number"
+        + (f" > {gt}" if gt is not None else "")
+        + (f" >= {ge}" if ge is not None else "")
+        + (f" and < {lt}" if lt is not None else "")
     )
     if nullable:
         allowed += ", or null"
@@ -100,6 +106,7 @@ def number(gt: float | None = None, ge: float | None = None, nullable: bool = Fa
             or v != v  # NaN
             or (gt is not None and not v > gt)
             or (ge is not None and not v >= ge)
+            or (lt is not None and not v < lt)
         ):
             _fail(key, v, allowed)
 
@@ -108,6 +115,8 @@ def number(gt: float | None = None, ge: float | None = None, nullable: bool = Fa
         bad.append(gt)
     if ge is not None:
         bad.append(ge - 1)
+    if lt is not None:
+        bad.append(lt)
     if not nullable:
         bad.append(None)
     return Rule(check, tuple(bad))
@@ -318,6 +327,17 @@ RULES: dict[str, Rule] = {
     "method.requires_arch": boolean(),
     "method.arch": architecture(),
     "method.k": integer(min=1),
+    # das: search variants
+    "method.variant": choice(*VARIANTS),
+    "method.hessian": boolean(),
+    "method.hessian_iters": integer(min=1),
+    "method.es_window": integer(min=1),
+    "method.es_ratio": number(gt=1),
+    "method.sdarts_epsilon": number(gt=0),
+    "method.fair_zero_one_weight": number(ge=0),
+    "method.fair_threshold": number(gt=0, lt=1),
+    "method.gdas_tau_max": number(gt=0),
+    "method.gdas_tau_min": number(gt=0),
     # loggers: logger.<entry>.<key>
     "logger.*._target_": target(),
     "logger.*.mode": choice(*LOGGER_MODES),
@@ -439,11 +459,30 @@ def _cross_checks(cfg: DictConfig) -> None:
             f"arch={cfg.arch!r} is not allowed with method={method.name}, which trains "
             f"method.arch={method.arch!r}; allowed: arch=null, or method=fixed arch=..."
         )
+    _variant_checks(method)
     own = [key for key in TRAINER_OWN_KEYS if key in cfg.trainer]
     if own:
         raise ConfigError(
             f"trainer.{own[0]} is set by the trial itself (epochs, retrain_epochs, logger=, the "
             "run directory); remove it from the trainer config"
+        )
+
+
+def _variant_checks(method: DictConfig) -> None:
+    """The search variant's keys that only make sense together (``method=das``)."""
+    variant = method.get("variant")
+    if variant is None:
+        return
+    if method.get("order") == 2 and variant not in SECOND_ORDER_VARIANTS:
+        raise ConfigError(
+            f"method.variant={variant!r} is not allowed with method.order=2; allowed: "
+            f"{', '.join(SECOND_ORDER_VARIANTS)} (or method.order=1)"
+        )
+    tau_max, tau_min = method.get("gdas_tau_max"), method.get("gdas_tau_min")
+    if tau_max is not None and tau_min is not None and tau_min > tau_max:
+        raise ConfigError(
+            f"method.gdas_tau_min={tau_min} is above method.gdas_tau_max={tau_max}; allowed: "
+            "gdas_tau_min <= gdas_tau_max"
         )
 
 

@@ -10,8 +10,9 @@ from dasip.physics import Blur1d
 from dasip.spaces import SequentialSpace
 
 
-def _trainer(epochs):
+def _trainer(epochs, callbacks=None):
     return pl.Trainer(
+        callbacks=callbacks,
         max_epochs=epochs,
         accelerator="cpu",
         logger=False,

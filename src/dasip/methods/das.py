@@ -1,4 +1,5 @@
-"""``das``: DARTS search over the space, derive the argmax architecture, retrain it."""
+"""``das``: DARTS search over the space, derive the argmax architecture, retrain it; with
+``method.variant``, one of the DARTS stabilizers (:mod:`dasip.models.variants`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import time
 import pytorch_lightning as pl
 
 from ..models import SupernetModule
+from ..models.variants import Variant
 from .base import MethodResult, Phase, TrialContext
 
 
@@ -24,6 +26,12 @@ def run(ctx: TrialContext) -> MethodResult:
     epochs = int(cfg.epochs)
     pl.seed_everything(ctx.seed, workers=True, verbose=False)
     body = ctx.space.supernet(ctx.op_context(), ctx.op_names)
+    variant = Variant.from_config(cfg.method)
+    hessian_batch = None
+    if variant.tracks_hessian:  # a fixed slice of the validation set, the same every epoch
+        x, y = ctx.validation_set()
+        n = int(cfg.data.batch_size)
+        hessian_batch = (x[:n], y[:n])
     module = SupernetModule(
         body,
         ctx.hparams,
@@ -31,11 +39,15 @@ def run(ctx: TrialContext) -> MethodResult:
         order=int(cfg.method.order),
         xi=cfg.method.xi,
         eps=float(cfg.method.eps),
+        variant=variant,
+        hessian_batch=hessian_batch,
     )
     start = time.perf_counter()
     ctx.fit(module, epochs)
     search_time = time.perf_counter() - start
-    result, genotype = ctx.search_result(body, module, search_time, order=module.order)
+    result, genotype = ctx.search_result(
+        body, module, search_time, order=module.order, **module.search_extra()
+    )
     if not cfg.method.retrain:
         # one-shot only (the HPO objective one_shot_psnr): no architecture validation, no model
         result.status = "diverged" if result.extra.get("search_diverged") else "ok"

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import copy
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import torch
 
+from ..spaces.mixed import GumbelMixing, Mixing
 from .base import InverseProblemModule
+from .hessian import alpha_hessian_eigenvalue, eigenvalue_grew
 from .optim import (
     HParams,
     alpha_frozen,
@@ -18,6 +23,7 @@ from .optim import (
     weight_optimizer,
 )
 from .unrolled import unrolled_alpha_grads
+from .variants import SECOND_ORDER_VARIANTS, Variant
 
 
 def _set_grads(params: list[torch.nn.Parameter], grads: tuple[torch.Tensor | None, ...]) -> None:
@@ -52,6 +58,13 @@ class SupernetModule(InverseProblemModule):
     ``order=2`` takes DARTS' second-order step instead (:mod:`.unrolled`): the alpha gradient
     through one virtual weight step of size ``xi`` (``None``: the current weight learning rate),
     with a finite-difference Hessian-vector product of radius ``eps / ||v||``.
+
+    ``variant`` (:class:`~.variants.Variant`, default DARTS) sets the supernet's mixing and
+    what the steps add (SDARTS-RS' perturbation in the weight step, Fair DARTS' zero-one loss in
+    the alpha step, GDAS' temperature). With Hessian tracking, the dominant eigenvalue of the
+    Hessian of the loss on ``hessian_batch`` w.r.t. alpha is estimated after every epoch
+    (``eigenvalues``); DARTS-ES stops the search when it has grown (:func:`eigenvalue_grew`)
+    and returns the supernet of ``es_window`` epochs earlier.
     """
 
     #: every step takes a batch of the alpha stream (the data module makes it)
@@ -71,10 +84,31 @@ class SupernetModule(InverseProblemModule):
         xi: float | None = None,
         eps: float = 0.01,
         phase: str = "search",
+        variant: Variant | None = None,
+        hessian_batch: tuple[torch.Tensor, torch.Tensor] | None = None,
     ):
         super().__init__(net, loss_reduction, data_range, log_prefix, phase)
+        variant = variant or Variant()
         if order not in (1, 2):
             raise ValueError(f"order={order!r}; allowed: 1, 2")
+        if order == 2 and variant.variant not in SECOND_ORDER_VARIANTS:
+            raise ValueError(
+                f"method.order=2 is not allowed with method.variant={variant.variant}; "
+                f"allowed: order 1, or variant {', '.join(SECOND_ORDER_VARIANTS)}"
+            )
+        if variant.tracks_hessian and hessian_batch is None:
+            raise ValueError("Hessian tracking needs a hessian_batch (x, y)")
+        self.variant = variant
+        net.mixing = variant.mixing()
+        self.hessian_batch = hessian_batch
+        #: the dominant Hessian eigenvalue after each epoch (Hessian tracking)
+        self.eigenvalues: list[float] = []
+        #: DARTS-ES: the epoch whose end stopped the search, and the epoch it returned to
+        self.es_stop_epoch: int | None = None
+        self.es_return_epoch: int | None = None
+        self._snapshots: deque[tuple[int, dict[str, torch.Tensor]]] = deque(
+            maxlen=variant.es_window + 1
+        )
         self.automatic_optimization = False
         self.hp = hparams
         self.order = order
@@ -106,6 +140,9 @@ class SupernetModule(InverseProblemModule):
             return self._second_order_alpha_step(alpha_batch, train_batch, optimizer)
         with grads_only_for(self.net, params):
             loss = self.loss(alpha_batch)
+            penalty = self.variant.alpha_penalty(self.net.alpha)
+            if penalty is not None:
+                loss = loss + penalty
             if not self.check_finite(loss):
                 return loss
             _set_grads(params, torch.autograd.grad(loss, params, allow_unused=True))
@@ -140,11 +177,15 @@ class SupernetModule(InverseProblemModule):
 
     def weight_step(self, train_batch, optimizer: torch.optim.Optimizer) -> torch.Tensor:
         params = self.net.weight_parameters()
-        with grads_only_for(self.net, params):
-            loss = self.loss(train_batch)
-            if not self.check_finite(loss):
-                return loss
-            _set_grads(params, torch.autograd.grad(loss, params, allow_unused=True))
+        self.net.perturbation = self.variant.perturbation(self.net.alpha.detach())
+        try:
+            with grads_only_for(self.net, params):
+                loss = self.loss(train_batch)
+                if not self.check_finite(loss):
+                    return loss
+                _set_grads(params, torch.autograd.grad(loss, params, allow_unused=True))
+        finally:
+            self.net.perturbation = None
         optimizer.step()
         return loss
 
@@ -153,6 +194,8 @@ class SupernetModule(InverseProblemModule):
             return
         opt_w, opt_a = self.optimizers()
         step = self.steps_done
+        if self.variant.variant == "gdas":
+            self.net.mixing.tau = self.variant.tau(self.current_epoch, self.epochs)
         if not alpha_frozen(self.current_epoch, self.hp):
             set_lr(opt_a, self.hp.alpha_lr * alpha_lr_factor(step, self.total_steps, self.hp))
             alpha_loss = self.alpha_step(batch["alpha"], batch["train"], opt_a)
@@ -163,6 +206,8 @@ class SupernetModule(InverseProblemModule):
         self.steps_done += 1
 
     def on_train_epoch_end(self) -> None:
+        if self.variant.tracks_hessian and not self.diverged:
+            self.track_hessian()
         if self.log_alphas:
             probs = self.net.alpha_probs()
             names = self.net.op_names
@@ -173,3 +218,44 @@ class SupernetModule(InverseProblemModule):
                     for j, name in enumerate(names)
                 }
             )
+
+    def track_hessian(self) -> None:
+        """This epoch's eigenvalue, logged as ``hessian/eigenvalue``; DARTS-ES' check."""
+        x, y = self.hessian_batch
+        batch = (x.to(self.device), y.to(self.device))
+        mixing = self.net.mixing
+        if isinstance(mixing, GumbelMixing):  # GDAS: the softmax it samples from
+            self.net.mixing = Mixing()
+        try:
+            value = alpha_hessian_eigenvalue(
+                self.net, self.loss, batch, self.variant.hessian_iters
+            )
+        finally:
+            self.net.mixing = mixing
+        self.eigenvalues.append(value)
+        self.log(f"{self.log_prefix}hessian/eigenvalue", value)
+        if not self.variant.early_stopping:
+            return
+        epoch = self.current_epoch
+        self._snapshots.append((epoch, copy.deepcopy(self.net.state_dict())))
+        # the rule reads the epochs in which alpha was trained (not the alpha warm-up)
+        first = self.hp.warmup_epochs if self.hp.alpha_warmup else 0
+        trajectory = self.eigenvalues[first:]
+        if eigenvalue_grew(trajectory, self.variant.es_window, self.variant.es_ratio):
+            back, state = self._snapshots[0]
+            self.net.load_state_dict(state)
+            self.es_stop_epoch, self.es_return_epoch = epoch, back
+            self.trainer.should_stop = True
+
+    def search_extra(self) -> dict[str, Any]:
+        """What the variant adds to the trial's record (``extra``)."""
+        out: dict[str, Any] = {"variant": self.variant.variant}
+        if self.variant.tracks_hessian:
+            out["hessian_eigenvalues"] = list(self.eigenvalues)
+        if self.variant.early_stopping:
+            out["es_stop_epoch"] = self.es_stop_epoch
+            out["es_return_epoch"] = self.es_return_epoch
+        below = getattr(self.net.mixing, "below", None)
+        if below is not None:
+            out["fair_below_threshold"] = below(self.net.alpha_probs())
+        return out

@@ -88,13 +88,12 @@ class CellSupernet(AlphaSupernet):
         rows = self.n_edges if share_alphas else n_cells * self.n_edges
         self.alpha = nn.Parameter(1e-3 * torch.randn(rows, len(self.op_names)))
 
-    def _weights(self, alpha: torch.Tensor) -> torch.Tensor:
-        """softmax(alpha), one row per edge of every cell: ``(n_cells * n_edges, n_ops)``."""
-        w = torch.softmax(alpha, dim=-1)
+    def _rows(self, w: torch.Tensor) -> torch.Tensor:
+        """One row per edge of every cell: ``(n_cells * n_edges, n_ops)``."""
         return w.repeat(self.n_cells, 1) if self.share_alphas else w
 
     def body(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        weights = self._weights(self.alpha)
+        weights = self._rows(self.mix(self.alpha))
         for c, cell in enumerate(self.cells):
             x = cell(x, y, weights[c * self.n_edges : (c + 1) * self.n_edges])
         return x
@@ -102,11 +101,12 @@ class CellSupernet(AlphaSupernet):
     def alpha_probs(self) -> torch.Tensor:
         """``softmax(alpha)`` per edge, shape ``(n_cells * n_edges, n_ops)``: row
         ``c * n_edges + e`` is edge ``e`` (in :func:`cell_edges` order) of cell ``c``."""
-        return self._weights(self.alpha.detach())
+        return self._rows(self.mixing.probs(self.alpha))
 
     def derive(self) -> CellGenotype:
-        """The argmax op of every edge (``zero`` included: it removes the edge)."""
-        idx = self.alpha_probs().argmax(dim=-1).tolist()
+        """The argmax op of every edge (``zero`` included: it removes the edge; the mixing's
+        rule)."""
+        idx = self.mixing.choose(self.alpha_probs(), self.op_names.index(ZERO))
         ops = [self.op_names[i] for i in idx]
         e = self.n_edges
         return CellGenotype(

@@ -1,4 +1,5 @@
-"""The DARTS mixed operation: a softmax-weighted sum of all candidates."""
+"""The DARTS mixed operation: a weighted sum of all candidates, and the mixings that turn a row
+of ``alpha`` into those weights (DARTS' softmax, Fair DARTS' sigmoids, GDAS' Gumbel samples)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,76 @@ import torch
 from torch import nn
 
 from ..ops import Operation
+
+
+class Mixing:
+    """DARTS: a layer's weights are ``softmax(alpha)`` of its row; the derived op is the argmax.
+
+    A mixing is what a search variant changes in a supernet (docs/method.md, Search variants):
+    ``weights`` mixes in the forward pass, ``probs`` is what the record keeps (``alpha_probs``)
+    and ``choose`` derives one candidate per row from ``probs``.
+    """
+
+    name = "softmax"
+
+    def weights(self, alpha: torch.Tensor, training: bool) -> torch.Tensor:
+        return torch.softmax(alpha, dim=-1)
+
+    def probs(self, alpha: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(alpha.detach(), dim=-1)
+
+    def choose(self, probs: torch.Tensor, zero_index: int | None = None) -> list[int]:
+        """The candidate of every row: the argmax (the first on a tie)."""
+        return probs.argmax(dim=-1).tolist()
+
+
+class SigmoidMixing(Mixing):
+    """Fair DARTS (Chu et al. 2020): every candidate has its own weight ``sigmoid(alpha)``, no
+    competition between them. Derivation by ``threshold``: a row keeps its highest weight where
+    that weight reaches the threshold; a row whose weights are all below it becomes ``zero``
+    (an absent edge) where ``zero`` is a candidate (the cell space), and keeps its highest
+    weight otherwise (a sequential layer cannot be absent; :meth:`below` lists such rows)."""
+
+    name = "sigmoid"
+
+    def __init__(self, threshold: float = 0.85):
+        self.threshold = threshold
+
+    def weights(self, alpha: torch.Tensor, training: bool) -> torch.Tensor:
+        return torch.sigmoid(alpha)
+
+    def probs(self, alpha: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(alpha.detach())
+
+    def below(self, probs: torch.Tensor) -> list[int]:
+        """The rows whose every weight is below the threshold."""
+        return torch.nonzero(probs.max(dim=-1).values < self.threshold).flatten().tolist()
+
+    def choose(self, probs: torch.Tensor, zero_index: int | None = None) -> list[int]:
+        idx = probs.argmax(dim=-1).tolist()
+        if zero_index is not None:
+            for row in self.below(probs):
+                idx[row] = zero_index
+        return idx
+
+
+class GumbelMixing(Mixing):
+    """GDAS (Dong & Yang 2019): in training, every row draws one candidate from
+    ``softmax(alpha)`` by the Gumbel-max trick at temperature ``tau`` and uses it alone (a
+    one-hot weight), with the straight-through gradient of ``softmax((alpha + g) / tau)``. In
+    eval mode (the one-shot PSNR) every row uses its most likely candidate. The record keeps
+    ``softmax(alpha)``, the sampling probabilities; the derived op is their argmax."""
+
+    name = "gumbel"
+
+    def __init__(self, tau: float = 10.0):
+        self.tau = tau
+
+    def weights(self, alpha: torch.Tensor, training: bool) -> torch.Tensor:
+        if training:
+            return nn.functional.gumbel_softmax(alpha, tau=self.tau, hard=True, dim=-1)
+        index = alpha.argmax(dim=-1, keepdim=True)
+        return torch.zeros_like(alpha).scatter(-1, index, 1.0)
 
 
 class MixedOp(nn.Module):
@@ -42,6 +113,16 @@ class AlphaSupernet(GlobalResidual):
     is a weight. Spaces subclass it and add ``op_names``, ``alpha_probs()`` and ``derive()``."""
 
     alpha: nn.Parameter
+    #: how a row of ``alpha`` becomes the weights of its candidates (a search variant's choice)
+    mixing: Mixing = Mixing()
+    #: added to the weights while set: SDARTS-RS' random perturbation during a weight step
+    perturbation: torch.Tensor | None = None
+
+    def mix(self, alpha: torch.Tensor) -> torch.Tensor:
+        """The weights of every row of ``alpha`` (same shape) under the current mixing, plus the
+        perturbation while one is set."""
+        weights = self.mixing.weights(alpha, self.training)
+        return weights if self.perturbation is None else weights + self.perturbation
 
     def arch_parameters(self) -> list[nn.Parameter]:
         return [self.alpha]

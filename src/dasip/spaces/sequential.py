@@ -27,18 +27,18 @@ class SequentialSupernet(AlphaSupernet):
         self.alpha = nn.Parameter(1e-3 * torch.randn(n_layers, len(self.op_names)))
 
     def body(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        weights = torch.softmax(self.alpha, dim=-1)
+        weights = self.mix(self.alpha)
         for layer, w in zip(self.layers, weights, strict=True):
             x = layer(x, y, w)
         return x
 
     def alpha_probs(self) -> torch.Tensor:
-        """``softmax(alpha)`` per layer, shape ``(n_layers, n_ops)``."""
-        return torch.softmax(self.alpha.detach(), dim=-1)
+        """``softmax(alpha)`` per layer (the mixing's weights), shape ``(n_layers, n_ops)``."""
+        return self.mixing.probs(self.alpha)
 
     def derive(self) -> SequentialGenotype:
-        """The argmax op of every layer."""
-        idx = self.alpha.detach().argmax(dim=-1).tolist()
+        """The argmax op of every layer (the mixing's rule)."""
+        idx = self.mixing.choose(self.alpha_probs())
         return SequentialGenotype(tuple(self.op_names[i] for i in idx))
 
 

@@ -50,6 +50,17 @@ def config_value(config: Mapping[str, Any] | None, key: str, default: Any = None
     return node
 
 
+def method_label(record: Mapping[str, Any]) -> Any:
+    """The record's method as a study names it: a DAS search variant other than the paper's
+    (``config.method.variant``, docs/method.md, Search variants) is its own method,
+    ``das-<variant>``, so the variants of a study stand side by side as settings."""
+    method = record.get("method")
+    variant = config_value(record.get("config"), "method.variant")
+    if method == "das" and variant not in (None, "darts"):
+        return f"{method}-{variant}"
+    return method
+
+
 # -- reading ------------------------------------------------------------------------------------
 def find_record_files(paths: Iterable[str | Path]) -> list[Path]:
     """Every ``record.json`` under ``paths`` (directories searched recursively, or the files)."""
@@ -73,6 +84,7 @@ def records_to_frame(records: list[dict[str, Any]], sources: list[str]) -> pd.Da
     rows = []
     for rec, src in zip(records, sources, strict=True):
         row = {k: rec.get(k) for k in RECORD_FIELDS}
+        row["method"] = method_label(rec)
         row["config"] = rec.get("config") or {}
         row["extra"] = rec.get("extra") or {}
         row["alpha_probs"] = rec.get("alpha_probs")

@@ -1,0 +1,95 @@
+"""Search variants of DAS (``method.variant``; docs/method.md, Search variants): the DARTS
+stabilizers that change how the supernet mixes its candidates, what a step does, or when the
+search stops. ``darts`` is the paper's DAS and the default."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+import torch
+
+from ..spaces.mixed import GumbelMixing, Mixing, SigmoidMixing
+
+#: ``darts``: DAS as in the paper; ``darts_es``: with RobustDARTS' early stopping;
+#: ``sdarts_rs``: SDARTS' random smoothing; ``fair``: Fair DARTS; ``gdas``: GDAS
+VARIANTS = ("darts", "darts_es", "sdarts_rs", "fair", "gdas")
+#: the variants that second-order DARTS (``method.order=2``) works with
+SECOND_ORDER_VARIANTS = ("darts", "darts_es")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One search variant and its settings (the keys of ``conf/method/das.yaml``)."""
+
+    variant: str = "darts"
+    #: track the dominant Hessian eigenvalue of the validation loss w.r.t. alpha every epoch
+    #: (``darts_es`` always does)
+    hessian: bool = False
+    #: power-iteration steps per estimate
+    hessian_iters: int = 20
+    #: DARTS-ES: the window (epochs) and the growth ratio of the mean eigenvalue that stop
+    es_window: int = 5
+    es_ratio: float = 1.3
+    #: SDARTS-RS: the radius of the uniform perturbation of the mixing weights
+    sdarts_epsilon: float = 0.3
+    #: Fair DARTS: the weight of the zero-one loss and the derivation threshold
+    fair_zero_one_weight: float = 10.0
+    fair_threshold: float = 0.85
+    #: GDAS: the Gumbel-softmax temperature, decayed linearly from max to min over the search
+    gdas_tau_max: float = 10.0
+    gdas_tau_min: float = 0.1
+
+    @classmethod
+    def from_config(cls, method: Mapping[str, Any]) -> Variant:
+        """The variant of a ``method`` config block (keys it lacks keep their defaults)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in method.items() if k in names})
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise ValueError(f"method.variant={self.variant!r}; allowed: {', '.join(VARIANTS)}")
+        if self.gdas_tau_min > self.gdas_tau_max:
+            raise ValueError(
+                f"method.gdas_tau_min={self.gdas_tau_min} is above "
+                f"method.gdas_tau_max={self.gdas_tau_max}; allowed: tau_min <= tau_max"
+            )
+
+    @property
+    def tracks_hessian(self) -> bool:
+        return self.hessian or self.early_stopping
+
+    @property
+    def early_stopping(self) -> bool:
+        return self.variant == "darts_es"
+
+    def mixing(self) -> Mixing:
+        if self.variant == "fair":
+            return SigmoidMixing(self.fair_threshold)
+        if self.variant == "gdas":
+            return GumbelMixing(self.gdas_tau_max)
+        return Mixing()
+
+    def tau(self, epoch: int, epochs: int) -> float:
+        """GDAS' temperature in ``epoch`` (0-based): ``tau_max`` in the first epoch, ``tau_min``
+        in the last, linear in between."""
+        if epochs <= 1:
+            return self.gdas_tau_max
+        frac = min(1.0, epoch / (epochs - 1))
+        return self.gdas_tau_max - (self.gdas_tau_max - self.gdas_tau_min) * frac
+
+    def perturbation(self, alpha: torch.Tensor) -> torch.Tensor | None:
+        """SDARTS-RS: ``U[-epsilon, epsilon]`` noise for the mixing weights of one weight step
+        (from the global stream, so a seed reproduces it); ``None`` for the other variants."""
+        if self.variant != "sdarts_rs":
+            return None
+        noise = torch.rand(alpha.shape, dtype=alpha.dtype, device=alpha.device)
+        return (2 * noise - 1) * self.sdarts_epsilon
+
+    def alpha_penalty(self, alpha: torch.Tensor) -> torch.Tensor | None:
+        """Fair DARTS' zero-one loss ``-w * mean((sigmoid(alpha) - 1/2)^2)``, added to the
+        alpha step's loss: lowest when every weight is 0 or 1. ``None`` for the others."""
+        if self.variant != "fair":
+            return None
+        return -self.fair_zero_one_weight * ((torch.sigmoid(alpha) - 0.5) ** 2).mean()
