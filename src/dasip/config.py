@@ -323,6 +323,8 @@ RULES: dict[str, Rule] = {
     "method.requires_arch": boolean(),
     "method.arch": architecture(),
     "method.k": integer(min=1),
+    "method.depth": integer(min=2),
+    "method.width": integer(min=1),
     # loggers: logger.<entry>.<key>
     "logger.*._target_": target(),
     "logger.*.mode": choice(*LOGGER_MODES),

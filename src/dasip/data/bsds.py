@@ -42,7 +42,9 @@ def read_ids(root: str | Path, split: str) -> list[str]:
     """The image ids of ``split``, checked against the folder: every id has its JPEG."""
     ids_file, folder = split_paths(root, split)
     if not Path(root).is_dir():
-        raise BSDSError(f"data.root={str(root)!r} is not a folder; {LAYOUT}")
+        raise BSDSError(
+            f"data.root={str(root)!r} is not a folder ({Path(root).resolve()}); {LAYOUT}"
+        )
     if not ids_file.is_file():
         raise BSDSError(f"data.root={str(root)!r}: {ids_file} is missing; {LAYOUT}")
     ids = [line.strip() for line in ids_file.read_text().splitlines() if line.strip()]
