@@ -41,6 +41,22 @@ def cfg_factory():
     return compose_cfg
 
 
+@pytest.fixture(scope="session", autouse=True)
+def bsds_root(tmp_path_factory):
+    """A BSDS300-layout folder of stand-in images (matplotlib's samples, 6 train / 4 test, 72x96
+    and 96x72) that the ``data=bsds_*`` configs read through ``DASIP_DATA_ROOT``."""
+    from dasip.data import write_stand_in
+
+    root = write_stand_in(tmp_path_factory.mktemp("bsds"), n_train=6, n_test=4, size=(72, 96))
+    before = os.environ.get("DASIP_DATA_ROOT")
+    os.environ["DASIP_DATA_ROOT"] = str(root)
+    yield root
+    if before is None:
+        os.environ.pop("DASIP_DATA_ROOT", None)
+    else:
+        os.environ["DASIP_DATA_ROOT"] = before
+
+
 @pytest.fixture(autouse=True)
 def _torch_threads():
     torch.set_num_threads(1)

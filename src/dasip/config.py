@@ -284,6 +284,13 @@ RULES: dict[str, Rule] = {
     "data.operator.spacing": number(gt=0),
     "data.operator.factor": integer(min=1),
     "data.operator.signal_length": integer(min=1),
+    "data.operator.spatial_dims": choice(1, 2),
+    # data: images (BSDS300)
+    "data.root": string(),
+    "data.patch_size": integer(min=1),
+    "data.val_patch_size": integer(min=1),
+    "data.cache_dir": string(nullable=True),
+    "data.pictures": integer(min=0),
     # ops
     "ops.name": string(),
     "ops.names": names(tuple(OPS)),
@@ -338,6 +345,8 @@ RULES: dict[str, Rule] = {
     "method.fair_threshold": number(gt=0, lt=1),
     "method.gdas_tau_max": number(gt=0),
     "method.gdas_tau_min": number(gt=0),
+    "method.depth": integer(min=2),
+    "method.width": integer(min=1),
     # loggers: logger.<entry>.<key>
     "logger.*._target_": target(),
     "logger.*.mode": choice(*LOGGER_MODES),
@@ -434,18 +443,19 @@ def _check_order(key: str) -> int:
 
 def _cross_checks(cfg: DictConfig) -> None:
     data, method = cfg.data, cfg.method
-    k = data.operator.get("kernel_size")
-    if k is not None and data.n < k:
-        raise ConfigError(
-            f"data.n={data.n} is shorter than the blur kernel "
-            f"(data.operator.kernel_size={k}); allowed: data.n >= {k}"
-        )
-    factor = data.operator.get("factor")
-    if factor is not None and data.n < factor:
-        raise ConfigError(
-            f"data.n={data.n} is shorter than the downsampling factor "
-            f"(data.operator.factor={factor}); allowed: data.n >= {factor}"
-        )
+    k, factor = data.operator.get("kernel_size"), data.operator.get("factor")
+    # the signal length (1D) or the patch and crop sides (images) against the operator
+    for key in ("n", "patch_size", "val_patch_size"):
+        size = data.get(key)
+        for bound, what, name in (
+            (k, "the blur kernel", "kernel_size"),
+            (factor, "the downsampling factor", "factor"),
+        ):
+            if size is not None and bound is not None and size < bound:
+                raise ConfigError(
+                    f"data.{key}={size} is shorter than {what} "
+                    f"(data.operator.{name}={bound}); allowed: data.{key} >= {bound}"
+                )
     if method.get("spaces") is not None and cfg.space.name not in method.spaces:
         raise ConfigError(
             f"space.name={cfg.space.name!r} is not allowed with method={method.name}; "

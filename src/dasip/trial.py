@@ -128,6 +128,8 @@ def run_trial(
         _fill(record, result)
         if result.network is not None and cfg.save_model:
             save_model(result.network, record, run_dir / MODEL_FILE)
+        if result.network is not None and cfg.data.get("pictures"):
+            record.extra["picture"] = write_picture(ctx, result.network, loggers)
     except TrialPruned as e:  # stopped early by the runner's pruner: still a record
         record.status = "pruned"
         for key, value in e.record_fields.items():
@@ -198,6 +200,23 @@ def _fill(record: TrialRecord, result: MethodResult) -> None:
         and not math.isfinite(record.arch_psnr)
     ):
         record.status = "diverged"
+
+
+def write_picture(ctx: TrialContext, net: torch.nn.Module, loggers: list[Any]) -> str:
+    """An image trial's picture of its first ``data.pictures`` validation images, also logged
+    to W&B as an image when W&B is on; returns the file name."""
+    from .data.pictures import PICTURE_FILE, validation_picture
+
+    n = int(ctx.cfg.data.pictures)
+    x, y = ctx.validation_set()
+    path = validation_picture(
+        net, x[:n], y[:n], ctx.data.operator, ctx.run_dir / PICTURE_FILE, ctx.device,
+        ctx.cfg.psnr.data_range,
+    )  # fmt: skip
+    for lg in loggers:
+        if type(lg).__name__ == "WandbLogger":
+            lg.log_image(key="val/pictures", images=[str(path)])
+    return PICTURE_FILE
 
 
 def save_model(net: torch.nn.Module, record: TrialRecord, path: Path) -> None:

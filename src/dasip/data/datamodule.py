@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytorch_lightning as pl
 import torch
@@ -15,26 +15,27 @@ Pair = tuple[torch.Tensor, torch.Tensor]
 
 
 class MeasurementStream:
-    """An endless, seeded stream of ``(x, y = A x + n)`` batches."""
+    """An endless, seeded stream of ``(x, y = A x + n)`` batches; ``sample(batch_size,
+    generator)`` draws the clean ``x`` (cosine signals, image patches)."""
 
     def __init__(
         self,
         operator: LinearOperator,
-        n: int,
+        sample: Callable[[int, torch.Generator], torch.Tensor],
         noise_std: float,
         batch_size: int,
         seed: int,
         stream: int,
     ):
         self.operator = operator
-        self.n = n
+        self.sample = sample
         self.noise_std = noise_std
         self.batch_size = batch_size
         self.generator = make_generator(seed, stream)
 
     @torch.no_grad()
     def next(self, batch_size: int | None = None) -> Pair:
-        x = cosine_signals(batch_size or self.batch_size, self.n, self.generator)
+        x = self.sample(batch_size or self.batch_size, self.generator)
         y = add_noise(self.operator(x), self.noise_std, self.generator)
         return x, y
 
@@ -98,10 +99,19 @@ class SignalDataModule(pl.LightningDataModule):
         self.with_alpha_stream = with_alpha_stream
         self._val: TensorDataset | None = None
 
+    def sample(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
+        """``batch_size`` clean training samples ``(B, 1, *spatial)`` drawn from ``generator``."""
+        return cosine_signals(batch_size, self.n, generator)
+
+    def validation_sample(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
+        """The clean samples of the validation set (by default drawn like the training ones)."""
+        return self.sample(batch_size, generator)
+
     def stream(self, stream: int, seed: int | None = None) -> MeasurementStream:
+        sample = self.validation_sample if stream == VAL_STREAM else self.sample
         return MeasurementStream(
             self.operator,
-            self.n,
+            sample,
             self.noise_std,
             self.batch_size,
             self.seed if seed is None else seed,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from omegaconf import DictConfig
 
-from . import das, das_single, fixed, random_sampling, random_search
+from . import das, das_single, dncnn, fixed, random_sampling, random_search
 from .base import PHASES, MethodResult, Phase, TrainedArchitecture, TrialContext
 
 
@@ -28,6 +28,7 @@ def _method(module) -> Method:
 METHODS: dict[str, Method] = {
     "das": _method(das),
     "das_single": _method(das_single),
+    "dncnn": _method(dncnn),  # external reference baseline: a standard DnCNN, no search space
     "fixed": _method(fixed),
     "grad_only": _method(fixed),  # baseline "Learnable Grad. only": fixed with method.arch=grad*N
     "nets_only": _method(fixed),  # baseline "Nets only": fixed with method.arch=net*N

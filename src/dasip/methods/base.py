@@ -230,9 +230,23 @@ class TrialContext:
         """Train ``genotype`` from scratch and score it on the validation set, as fit number
         ``phase_index`` of the method's ``phase``. ``log_prefix`` keeps the curves of several
         trainings in one trial apart (random search, pre-training)."""
-        epochs = int(self.cfg.retrain_epochs if epochs is None else epochs)
         pl.seed_everything(self.seed, workers=True, verbose=False)
         net = self.space.derived(self.op_context(), genotype)
+        trained = self.train_network(net, epochs, log_prefix, phase, phase_index)
+        trained.genotype = genotype
+        return trained
+
+    def train_network(
+        self,
+        net: torch.nn.Module,
+        epochs: int | None = None,
+        log_prefix: str = "retrain/",
+        phase: str = "retrain",
+        phase_index: int = 0,
+    ) -> TrainedArchitecture:
+        """Train any network ``y -> x_hat`` (a derived architecture, an external baseline) with
+        the trial's weight optimizer and data, and score it on the validation set."""
+        epochs = int(self.cfg.retrain_epochs if epochs is None else epochs)
         module = ArchitectureModule(
             net,
             self.hparams,
@@ -247,7 +261,7 @@ class TrialContext:
         self.fit(module, epochs)
         psnr = self.psnr(module.net)
         status = "diverged" if module.diverged or not math.isfinite(psnr) else "ok"
-        return TrainedArchitecture(genotype, psnr, status, time.perf_counter() - start, module)
+        return TrainedArchitecture(None, psnr, status, time.perf_counter() - start, module)
 
     def search_result(
         self, body: Any, module: Any, search_time: float, **extra: Any

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from .base import OpContext, Operation
-from .cnn import conv_class
+from .cnn import conv_class, norm_class
 from .grad import GradStep
 from .net import Net
 from .noise import NoisyGradStep
@@ -56,4 +56,5 @@ __all__ = [
     "build_op",
     "check_op_names",
     "conv_class",
+    "norm_class",
 ]

@@ -21,6 +21,11 @@ def conv_class(spatial_dims: int) -> type[nn.Module]:
     return _layers(spatial_dims)[0]
 
 
+def norm_class(spatial_dims: int) -> type[nn.Module]:
+    """``nn.BatchNorm1d`` for signals, ``nn.BatchNorm2d`` for images."""
+    return _layers(spatial_dims)[1]
+
+
 class SmallCNN(nn.Sequential):
     """conv -> batch norm -> ReLU -> conv, hidden channels ``width`` (docs/method.md,
     Operations).

@@ -6,6 +6,7 @@ import torch
 
 from .base import LinearOperator
 from .blur import Blur1d, Downsample1d, Identity, gaussian_kernel1d
+from .blur2d import Blur2d
 
 
 def add_noise(
@@ -20,6 +21,7 @@ def add_noise(
 
 __all__ = [
     "Blur1d",
+    "Blur2d",
     "Downsample1d",
     "Identity",
     "LinearOperator",

@@ -133,10 +133,12 @@ class Downsample1d(LinearOperator):
 
 
 class Identity(LinearOperator):
-    """``A = I``: denoising."""
+    """``A = I``: denoising of signals (``spatial_dims=1``) or images (``2``)."""
 
     def __init__(self, spatial_dims: int = 1):
         super().__init__()
+        if spatial_dims not in (1, 2):
+            raise ValueError(f"spatial_dims must be 1 or 2, got {spatial_dims!r}")
         self.spatial_dims = spatial_dims
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
