@@ -53,13 +53,25 @@ def build_loggers(
     return loggers
 
 
-def finish_loggers(loggers: list[Any], summary: dict[str, Any]) -> None:
-    """Write the trial record's fields into each logger's summary and close it."""
+def finish_loggers(
+    loggers: list[Any], summary: dict[str, Any], files: list[Path] | tuple[Path, ...] = ()
+) -> None:
+    """Write the trial record's fields into each logger's summary and close it. A W&B run also
+    keeps ``files`` (the record and the model) as one artifact of type ``trial``, named after
+    the run, which an offline run holds until ``wandb sync`` uploads it."""
     for lg in loggers:
         if type(lg).__name__ == "WandbLogger":
             exp = lg.experiment
             for k, v in summary.items():
                 exp.summary[k] = v
+            present = [Path(f) for f in files if Path(f).is_file()]
+            if present:
+                import wandb
+
+                artifact = wandb.Artifact(f"trial-{exp.id}", type="trial", metadata=summary)
+                for f in present:
+                    artifact.add_file(str(f), name=f.name)
+                exp.log_artifact(artifact)
             exp.finish()
         else:
             lg.log_hyperparams({k: v for k, v in summary.items() if v is not None})

@@ -151,7 +151,7 @@ def run_trial(
             record.extra.setdefault("finalize_error", f"{type(e).__name__}: {e}")
     path = record.write(run_dir)
     try:
-        finish_loggers(loggers, record.summary())
+        finish_loggers(loggers, record.summary(), files=(path, run_dir / MODEL_FILE))
     except Exception as e:  # a logger must never lose the record
         log.warning("could not finish loggers: %s", e)
     log.info("record written to %s", path)

@@ -121,7 +121,7 @@ def test_multirun_over_seeds_data_and_ops(tmp_path):
 def test_wandb_offline_run_holds_the_record_summary(tmp_path):
     """One offline W&B run per trial, grouped by study, whose summary holds the record's fields
     (so a W&B scatter of arch_psnr against one_shot_psnr over a group works once synced)."""
-    from .wandb_offline import run_info, run_summary
+    from .wandb_offline import run_artifacts, run_info, run_summary, run_tags
 
     cfg = compose_cfg(overrides=["logger=wandb", "logger.wandb.mode=offline", "study=unit"])
     rec = run_trial(cfg, tmp_path)
@@ -137,6 +137,11 @@ def test_wandb_offline_run_holds_the_record_summary(tmp_path):
     info = run_info(runs[0])
     assert info["group"] == "unit" and info["job_type"] == "das"
     assert info["name"] == "das-blur-all-sequential-s0"
+    # the run is found by problem and setting, and carries the record and model as an artifact
+    assert run_tags(runs[0]) == ["blur", "ops-all", "sequential", "das", "H1"]
+    (artifact,) = run_artifacts(runs[0])
+    assert artifact["type"] == "trial" and artifact["name"].startswith("trial-")
+    assert artifact["files"] == ["model.pt", "record.json"]
 
 
 @pytest.mark.slow

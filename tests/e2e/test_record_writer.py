@@ -19,9 +19,9 @@ def test_a_finalizer_changes_the_record_and_the_logger_summary_alike(tmp_path, m
         writes.append(self.status)
         return real_write(self, run_dir)
 
-    def capturing_finish(lgs, summary):  # what W&B's run summary receives
+    def capturing_finish(lgs, summary, files=()):  # what W&B's run summary receives
         summaries.append(dict(summary))
-        return real_finish(lgs, summary)
+        return real_finish(lgs, summary, files)
 
     monkeypatch.setattr(record_module.TrialRecord, "write", counting_write)
     monkeypatch.setattr(loggers, "finish_loggers", capturing_finish)

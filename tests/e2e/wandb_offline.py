@@ -80,3 +80,30 @@ def run_info(path: Path) -> dict[str, str]:
             r = rec.run
             return {"group": r.run_group, "job_type": r.job_type, "name": r.display_name}
     return {}
+
+
+def run_artifacts(path: Path) -> list[dict[str, Any]]:
+    """The artifacts a run logged: name, type and the file names in each manifest."""
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    out = []
+    for raw in read_records(path):
+        rec = pb.Record()
+        rec.ParseFromString(raw)
+        if rec.WhichOneof("record_type") == "artifact":
+            a = rec.artifact
+            files = sorted(e.path for e in a.manifest.contents)
+            out.append({"name": a.name, "type": a.type, "files": files})
+    return out
+
+
+def run_tags(path: Path) -> list[str]:
+    """The tags of the run's first ``run`` record."""
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    for raw in read_records(path):
+        rec = pb.Record()
+        rec.ParseFromString(raw)
+        if rec.WhichOneof("record_type") == "run":
+            return list(rec.run.tags)
+    return []

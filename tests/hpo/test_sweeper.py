@@ -52,6 +52,18 @@ def trials(sweep_dir: Path, study: str = STUDY) -> list[optuna.trial.FrozenTrial
         storage.engine.dispose()
 
 
+def assert_killed_trial_retried_once(ts, killed_params) -> list[optuna.trial.FrozenTrial]:
+    """Trial 1 of a 3-trial study was killed: it is FAIL, one copy with its parameters ran, the
+    study holds 3 finished trials and none RUNNING. Returns the copies."""
+    assert ts[1].state.name == "FAIL"
+    retries = [t for t in ts if t.system_attrs.get("failed_trial") == 1]
+    assert len(retries) == 1 and retries[0].params == killed_params
+    assert retries[0].state.name in DONE
+    assert sum(t.state.name in DONE for t in ts) == 3
+    assert not any(t.state.name == "RUNNING" for t in ts)
+    return retries
+
+
 def record(sweep_dir: Path, number: int) -> dict:
     return read_record(sweep_dir / f"trial_{number:04d}")
 
@@ -165,12 +177,7 @@ def test_a_sigkilled_job_is_failed_after_the_grace_period_and_retried(tmp_path):
 
     sweep(sweep_dir, *args, script=FAULTY)  # the same command: resumes
     ts = trials(sweep_dir)
-    assert ts[1].state.name == "FAIL"
-    retries = [t for t in ts if t.system_attrs.get("failed_trial") == 1]
-    assert len(retries) == 1 and retries[0].params == killed_params
-    assert retries[0].state.name in DONE
-    assert sum(t.state.name in DONE for t in ts) == 3
-    assert not any(t.state.name == "RUNNING" for t in ts)
+    retries = assert_killed_trial_retried_once(ts, killed_params)
     killed = record(sweep_dir, 1)  # the sweeper wrote the killed job's record
     assert killed["status"] == "failed" and "killed" in killed["error"]
     assert killed["extra"]["hpo"]["params"] == killed_params

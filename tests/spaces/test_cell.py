@@ -305,7 +305,7 @@ def test_cell_space_config():
     build(cfg, "unused")
     assert SPACES["cell"] is CellSpace
     assert cfg.space.name == "cell" and cfg.space.n_cells == 2 and cfg.space.n_states == 5
-    assert cfg.study == "das-cell"
+    assert cfg.study == "das-blur-cell"
 
 
 @pytest.mark.parametrize(

@@ -11,11 +11,14 @@ from __future__ import annotations
 import copy
 import logging
 import threading
+import time
 import warnings
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import sqlalchemy.exc
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +110,27 @@ def make_storage(
             "heartbeat_stale_trial_callback": retry_callback(max_retry),
         }
     with quiet_optuna():
-        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, **heartbeat)
+        for attempt in range(SCHEMA_RETRIES):
+            try:
+                return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, **heartbeat)
+            except sqlalchemy.exc.DBAPIError as e:
+                # workers that start at once on a fresh database server race to create
+                # Optuna's tables: the losers see "already exists" and retry on the tables the
+                # winner made
+                if attempt == SCHEMA_RETRIES - 1 or not _is_creation_race(e):
+                    raise
+                log.info("storage schema created by another worker meanwhile; retrying")
+                time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+#: how often a worker retries opening a storage whose schema another worker is creating
+SCHEMA_RETRIES = 5
+
+
+def _is_creation_race(e: Exception) -> bool:
+    text = str(e).lower()
+    return "already exists" in text or "duplicate" in text
 
 
 def retry_callback(max_retry: int | None):

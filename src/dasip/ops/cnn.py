@@ -36,7 +36,7 @@ class SmallCNN(nn.Sequential):
     layout and call overhead there. Here each convolution is one matrix product over the
     ``batch * n`` positions (the first on the signal's sliding windows, the second followed by
     a shifted sum of its ``k`` taps), and batch norm and ReLU run on the
-    ``(batch * n, width)`` activation, channels last. benchmarks/bench_ops.py measures both.
+    ``(batch * n, width)`` activation, channels last (benchmarks/bench_trial.py times both).
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
