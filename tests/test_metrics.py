@@ -34,3 +34,18 @@ def test_loss_reductions():
     assert float(reconstruction_loss(x_hat, x, "mean")) == pytest.approx(18.0 / 6)
     with pytest.raises(ValueError, match="allowed: sum, mean"):
         reconstruction_loss(x_hat, x, "median")
+
+
+def test_per_signal_psnr_peaks_are_computed_as_documented():
+    x = torch.tensor([[[0.5, -2.0, 1.0, 0.0]], [[3.0, 1.0, 2.0, 2.0]]], dtype=torch.float64)
+    x_hat = x + torch.tensor([[[0.1, 0.0, -0.1, 0.0]], [[0.0, 0.2, 0.0, 0.0]]], dtype=torch.float64)
+    mse = torch.tensor([0.02 / 4, 0.04 / 4], dtype=torch.float64)
+    expect = {
+        1.0: 10 * torch.log10(1.0 / mse),
+        "max": 10 * torch.log10(torch.tensor([2.0**2, 3.0**2], dtype=torch.float64) / mse),
+        "range": 10 * torch.log10(torch.tensor([3.0**2, 2.0**2], dtype=torch.float64) / mse),
+    }
+    for peak, want in expect.items():
+        torch.testing.assert_close(psnr_per_sample(x_hat, x, peak), want)
+    with pytest.raises(ValueError, match="psnr.data_range='peak'"):
+        psnr_per_sample(x_hat, x, "peak")

@@ -19,12 +19,13 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from . import checks
-from .metrics import LOSS_REDUCTIONS
+from .metrics import LOSS_REDUCTIONS, PSNR_PEAKS
 from .models.optim import ALPHA_OPTIMIZERS, ALPHA_SCHEDULERS, PARAM_OPTIMIZERS, HParams
 from .models.variants import SECOND_ORDER_VARIANTS, VARIANTS
 from .ops import OPS, ROLL_DIMS, OpContext
 from .physics import LinearOperator
 from .spaces import SPACES
+from .spaces.mixed import INITIAL_ESTIMATES
 
 LOGGER_MODES = ("online", "offline", "disabled")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
@@ -120,6 +121,19 @@ def number(
     if not nullable:
         bad.append(None)
     return Rule(check, tuple(bad))
+
+
+def peak() -> Rule:
+    """A PSNR peak: a number > 0, or a per-signal convention (``max``, ``range``)."""
+    allowed = f"a number > 0, {', '.join(PSNR_PEAKS)}"
+
+    def check(key: str, v: Any) -> None:
+        if v in PSNR_PEAKS and isinstance(v, str):
+            return
+        if not _is_number(v) or v != v or not v > 0:
+            _fail(key, v, allowed)
+
+    return Rule(check, ("abc", True, 0, -1.0, float("nan"), None, [1.0]))
 
 
 def boolean() -> Rule:
@@ -258,9 +272,11 @@ RULES: dict[str, Rule] = {
     "retrain_epochs": integer(min=1),
     "arch": architecture(),
     "loss.reduction": choice(*LOSS_REDUCTIONS),
-    "psnr.data_range": number(gt=0),
+    "psnr.data_range": peak(),
+    "space.initial": choice(*INITIAL_ESTIMATES),
     "num_threads": integer(min=1, nullable=True),
     "save_model": boolean(),
+    "setup": string(),
     "compile.search": boolean(),
     "compile.retrain": boolean(),
     "raise_on_failure": boolean(),
@@ -565,6 +581,7 @@ def build_space_from_config(cfg: DictConfig):
 
     params = dict(OmegaConf.to_container(cfg.space, resolve=True))
     name = params.pop("name")
+    params.pop("initial", None)  # the networks' initial estimate: set through op_context
     with errors_name("space"):
         return build_space(name, **params)
 
@@ -581,6 +598,7 @@ def op_context(cfg: DictConfig, operator: LinearOperator) -> OpContext:
         noise_std=ops.noise_std,
         roll_dims=ops.roll.dims,
         roll_shift=ops.roll.shift,
+        initial=cfg.space.initial,
     )
 
 

@@ -23,12 +23,28 @@ def reconstruction_loss(
     raise ValueError(f"loss.reduction={reduction!r}; allowed: {', '.join(LOSS_REDUCTIONS)}")
 
 
-def psnr_per_sample(x_hat: torch.Tensor, x: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
-    """``10 log10(R^2 / MSE_i)`` for every sample ``i`` of the batch, with a fixed peak ``R``
-    (torchmetrics' PSNR, reduced over each sample's channels and spatial dimensions;
-    docs/method.md, Problems)."""
+#: per-signal peak conventions of ``psnr.data_range`` (besides a fixed number)
+PSNR_PEAKS = ("max", "range")
+
+
+def psnr_per_sample(
+    x_hat: torch.Tensor, x: torch.Tensor, data_range: float | str = 1.0
+) -> torch.Tensor:
+    """``10 log10(R^2 / MSE_i)`` for every sample ``i`` of the batch, reduced over each sample's
+    channels and spatial dimensions (docs/method.md, Problems). The peak ``R`` is a fixed number
+    (torchmetrics' PSNR), or per signal: ``"max"``, ``max |x_i|``; ``"range"``,
+    ``max x_i - min x_i``."""
     dims = tuple(range(1, x.dim()))
-    return peak_signal_noise_ratio(x_hat, x, data_range=data_range, reduction="none", dim=dims)
+    if not isinstance(data_range, str):
+        return peak_signal_noise_ratio(x_hat, x, data_range=data_range, reduction="none", dim=dims)
+    if data_range == "max":
+        peak = x.abs().amax(dim=dims)
+    elif data_range == "range":
+        peak = x.amax(dim=dims) - x.amin(dim=dims)
+    else:
+        raise ValueError(f"psnr.data_range={data_range!r}; allowed: a number > 0, max, range")
+    mse = (x_hat - x).pow(2).mean(dim=dims)
+    return 10 * torch.log10(peak.pow(2) / mse)
 
 
 @torch.no_grad()
@@ -37,7 +53,7 @@ def evaluate_psnr(
     x: torch.Tensor,
     y: torch.Tensor,
     batch_size: int = 128,
-    data_range: float = 1.0,
+    data_range: float | str = 1.0,
     seed: int | None = VALIDATION_SEED,
 ) -> float:
     """Mean per-sample PSNR of ``net(y)`` against ``x`` with ``net`` in eval mode.

@@ -90,3 +90,22 @@ def test_derive_is_argmax(space):
     with torch.no_grad():
         sup.alpha.copy_(torch.tensor([[0, 1, 0], [2, 0, 0], [0, 0, 3.0]]))
     assert sup.derive().ops == ("net", "grad", "roll")
+
+
+def test_initial_zero_starts_the_network_from_zero(cfg_factory, tmp_path):
+    """``space.initial=zero``: ``x_hat = 0 + body(0, y)``; the default starts from ``A^T y``."""
+    from dasip.methods.base import TrialContext
+
+    nets = {}
+    for initial in ("adjoint", "zero"):
+        ctx = TrialContext(cfg_factory(overrides=[f"space.initial={initial}"]), tmp_path)
+        torch.manual_seed(0)
+        net = ctx.space.derived(ctx.op_context(), ctx.space.parse("grad*10")).eval()
+        assert net.initial == initial
+        nets[initial] = (net, ctx.operator)
+    y = torch.randn(3, 1, 50)
+    with torch.no_grad():
+        for initial, (net, operator) in nets.items():
+            x0 = operator.adjoint(y) if initial == "adjoint" else torch.zeros(3, 1, 50)
+            torch.testing.assert_close(net(y), x0 + net.body(x0, y))
+        assert not torch.allclose(nets["adjoint"][0](y), nets["zero"][0](y))

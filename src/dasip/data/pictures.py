@@ -34,7 +34,7 @@ def validation_picture(
     operator: torch.nn.Module,
     path: str | Path,
     device: torch.device | str,
-    data_range: float = 1.0,
+    data_range: float | str = 1.0,
 ) -> Path:
     """Write a PNG with one row per image of ``x`` (clean) / ``y`` (measured): ground truth,
     ``A^T y`` and ``net(y)``, with the PSNR of the last two against the first. ``operator`` is
@@ -53,7 +53,8 @@ def validation_picture(
         panels = [("ground truth", x[i]), ("measurement A^T y", back[i]), ("reconstruction", x_hat[i])]
         for j, (title, img) in enumerate(panels):
             ax = axes[i, j]
-            ax.imshow(img[0].clamp(0, data_range).numpy(), cmap="gray", vmin=0, vmax=data_range)
+            top = data_range if not isinstance(data_range, str) else float(x[i].max())
+            ax.imshow(img[0].clamp(0, top).numpy(), cmap="gray", vmin=0, vmax=top)
             if j:
                 psnr = float(psnr_per_sample(img[None], x[i][None], data_range)[0])
                 title = f"{title}\n{psnr:.2f} dB"

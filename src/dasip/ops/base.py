@@ -26,6 +26,8 @@ class OpContext:
     noise_std: float = 0.10
     roll_dims: str = "batch_spatial"
     roll_shift: int = 1
+    #: the network's initial estimate ``x0``: ``adjoint`` (``A^T y``) or ``zero``
+    initial: str = "adjoint"
 
 
 class Operation(nn.Module):

@@ -85,6 +85,7 @@ class CellSupernet(AlphaSupernet):
             SupernetCell(ctx, self.op_names, n_states, merge_kernel_size) for _ in range(n_cells)
         )
         self.operator = ctx.operator
+        self.initial = ctx.initial
         rows = self.n_edges if share_alphas else n_cells * self.n_edges
         self.alpha = nn.Parameter(1e-3 * torch.randn(rows, len(self.op_names)))
 
@@ -149,6 +150,7 @@ class CellNet(GlobalResidual):
             DerivedCell(ctx, ops, genotype.n_states, merge_kernel_size) for ops in genotype.cells
         )
         self.operator = ctx.operator
+        self.initial = ctx.initial
 
     def body(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         for cell in self.cells:

@@ -24,6 +24,7 @@ class SequentialSupernet(AlphaSupernet):
             MixedOp([build_op(n, ctx) for n in self.op_names]) for _ in range(n_layers)
         )
         self.operator = ctx.operator
+        self.initial = ctx.initial
         self.alpha = nn.Parameter(1e-3 * torch.randn(n_layers, len(self.op_names)))
 
     def body(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -50,6 +51,7 @@ class SequentialNet(GlobalResidual):
         self.genotype = genotype
         self.layers = nn.ModuleList(build_op(n, ctx) for n in genotype.ops)
         self.operator = ctx.operator
+        self.initial = ctx.initial
 
     def body(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
