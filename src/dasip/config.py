@@ -581,7 +581,6 @@ def build_space_from_config(cfg: DictConfig):
 
     params = dict(OmegaConf.to_container(cfg.space, resolve=True))
     name = params.pop("name")
-    params.pop("initial", None)  # the networks' initial estimate: set through op_context
     with errors_name("space"):
         return build_space(name, **params)
 

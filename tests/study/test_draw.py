@@ -115,3 +115,10 @@ def test_reading_a_study_imports_no_training_code():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_records_space_config_with_every_key_parses():
+    """The record's ``config["space"]`` holds network keys too (``initial``): drawing still
+    reads the genotype."""
+    space = {"name": "sequential", "n_layers": 3, "initial": "zero"}
+    assert list(parse_genotype("grad-net*2", space).ops) == ["grad", "net", "net"]

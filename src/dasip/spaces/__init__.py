@@ -25,8 +25,12 @@ SPACES: dict[str, Callable[..., Any]] = {
 
 
 def build_space(name: str, **kwargs: Any):
+    """The space ``name`` from its config block's keys. ``initial`` (the networks' initial
+    estimate) is not a parameter of the space's structure: the networks read it from their
+    :class:`~dasip.ops.OpContext`."""
     if name not in SPACES:
         raise ValueError(f"space.name={name!r} is unknown; allowed: {', '.join(SPACES)}")
+    kwargs.pop("initial", None)
     return SPACES[name](**kwargs)
 
 
