@@ -51,7 +51,6 @@ class Rule:
     bad: tuple[Any, ...]
 
 
-_is_int = checks.is_int
 
 
 def _is_number(v: Any) -> bool:
@@ -124,16 +123,19 @@ def number(
 
 
 def peak() -> Rule:
-    """A PSNR peak: a number > 0, or a per-signal convention (``max``, ``range``)."""
-    allowed = f"a number > 0, {', '.join(PSNR_PEAKS)}"
+    """A PSNR peak: a number > 0 (the rule :func:`number` checks), or a per-signal convention
+    (``max``, ``range``)."""
+    positive = number(gt=0)
 
     def check(key: str, v: Any) -> None:
-        if v in PSNR_PEAKS and isinstance(v, str):
+        if isinstance(v, str) and v in PSNR_PEAKS:
             return
-        if not _is_number(v) or v != v or not v > 0:
-            _fail(key, v, allowed)
+        try:
+            positive.check(key, v)
+        except ConfigError:
+            _fail(key, v, f"a number > 0, {', '.join(PSNR_PEAKS)}")
 
-    return Rule(check, ("abc", True, 0, -1.0, float("nan"), None, [1.0]))
+    return Rule(check, positive.bad)
 
 
 def boolean() -> Rule:
@@ -238,9 +240,9 @@ def locate(path: str) -> Any:
 
 def devices() -> Rule:
     def check(key: str, v: Any) -> None:
-        if v == "auto" or (_is_int(v) and (v >= 1 or v == -1)):
+        if v == "auto" or (checks.is_int(v) and (v >= 1 or v == -1)):
             return
-        if isinstance(v, (list, ListConfig)) and v and all(_is_int(d) and d >= 0 for d in v):
+        if isinstance(v, (list, ListConfig)) and v and all(checks.is_int(d) and d >= 0 for d in v):
             return
         _fail(key, v, "auto, -1 (all), a number of devices >= 1, or a list of device indices")
 
@@ -259,7 +261,7 @@ def precision() -> Rule:
     allowed = choice(*PRECISIONS)
 
     def check(key: str, v: Any) -> None:
-        allowed.check(key, str(v) if _is_int(v) else v)
+        allowed.check(key, str(v) if checks.is_int(v) else v)
 
     return Rule(check, ("abc", 8, True, None))
 
