@@ -12,7 +12,8 @@ if [ -z "$(pgbin)" ]; then
 fi
 PGBIN="$(pgbin)"
 id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
-as_postgres() { runuser -u postgres -- "$@"; }
+# from / : the postgres user cannot read the (root-only) working directory
+as_postgres() { (cd / && runuser -u postgres -- "$@"); }
 if ! as_postgres "$PGBIN/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; then
     rm -rf "$PGDATA_DIR"
     mkdir -p "$PGDATA_DIR"

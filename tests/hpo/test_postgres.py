@@ -109,8 +109,8 @@ def test_two_sweepers_share_one_study_without_running_a_trial_twice(tmp_path, po
             rec = read_record(d / f"trial_{n:04d}")
             assert rec["extra"]["hpo"]["trial_number"] == n
             assert rec["extra"]["hpo"]["state"] == ts[n].state.name
-    # Hyperband compared trials of both workers: the pruner reads every trial from the storage
-    assert any(t.state.name == "PRUNED" for t in ts)
+    # (whether Hyperband prunes here depends on how the two workers' trials interleave, so this
+    # test does not ask for a pruned trial; test_sweeper checks pruning on a seeded study)
     # what optuna-dashboard lists: the study, through the storage API it reads
     storage = optuna.storages.RDBStorage(postgres_url)
     try:
