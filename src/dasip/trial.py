@@ -18,7 +18,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from . import config as C
-from .methods import MethodResult, TrialContext
+from .methods import METHODS, MethodResult, TrialContext
 from .record import RECORD_FILE, TrialRecord, git_revision, job_key, package_versions, read_record
 
 log = logging.getLogger(__name__)
@@ -273,6 +273,16 @@ def evaluate_checkpoint(cfg: DictConfig, checkpoint: str | Path) -> float:
     if not isinstance(blob, dict) or not {"state_dict", "genotype", "config"} <= set(blob):
         raise C.ConfigError(f"checkpoint={checkpoint}: not a dasip model.pt")
     ctx = build(OmegaConf.create(blob["config"]), path.parent)
-    net = ctx.space.derived(ctx.op_context(), ctx.space.parse(blob["genotype"]))
+    if blob["genotype"] is not None:
+        net = ctx.space.derived(ctx.op_context(), ctx.space.parse(blob["genotype"]))
+    else:  # a network outside the search space (dncnn): its method builds it
+        name = ctx.cfg.method.name
+        method = METHODS.get(name)
+        if method is None or method.network is None:
+            raise C.ConfigError(
+                f"checkpoint={checkpoint}: the model has no genotype and method.name={name!r} "
+                "cannot build its network"
+            )
+        net = method.network(ctx)
     net.load_state_dict(blob["state_dict"])
     return ctx.psnr(net)

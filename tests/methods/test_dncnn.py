@@ -2,13 +2,14 @@
 
 import math
 
+import pytest
 import torch
 
 from dasip.methods import METHODS
 from dasip.methods.dncnn import DnCNN
 from dasip.physics import Blur2d, Identity
 from dasip.record import read_record
-from dasip.trial import build, run_trial
+from dasip.trial import build, evaluate_checkpoint, run_trial
 
 from ..conftest import compose_cfg
 
@@ -48,3 +49,7 @@ def test_dncnn_trial_on_images_writes_its_record_and_picture(tmp_path):
     assert read_record(tmp_path)["extra"]["network"] == "dncnn"
     assert (tmp_path / "val_images.png").stat().st_size > 1000 and (tmp_path / "model.pt").is_file()
     assert "dncnn" in METHODS
+    # evaluate.py checkpoint=: the saved network (no genotype) loads and scores what it scored
+    assert evaluate_checkpoint(compose_cfg("evaluate"), tmp_path) == pytest.approx(
+        rec.arch_psnr, abs=1e-4
+    )

@@ -23,7 +23,13 @@ READINGS = {
     "adam_mean": {"loss.reduction": "mean"},
     "noise_high": {"data.noise_std": 0.10},
     "zero_init": {"space.initial": "zero"},
-}
+    "sgd_mean_noise_high": {
+        "hparams.param_optimizer": "sgd", "loss.reduction": "mean", "data.noise_std": 0.10,
+    },
+    "sgd_mean_zero_init": {
+        "hparams.param_optimizer": "sgd", "loss.reduction": "mean", "space.initial": "zero",
+    },
+}  # fmt: skip
 
 
 def test_every_reading_is_a_setup_and_changes_only_its_keys():
@@ -37,7 +43,7 @@ def test_every_reading_is_a_setup_and_changes_only_its_keys():
 
 def test_calibration_grid_is_readings_x_baselines_x_data_x_seeds():
     jobs = _jobs("calibration", [])
-    assert len(jobs) == 6 * 2 * 2 * 5
+    assert len(jobs) == len(READINGS) * 2 * 2 * 5
     assert {j["method"] for j in jobs} == {"grad_only", "nets_only"}
     for job in _jobs("calibration_quick", []):
         cfg = _compose_job("calibration_quick", job)

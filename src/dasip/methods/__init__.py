@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from omegaconf import DictConfig
+from torch import nn
 
 from . import das, das_single, dncnn, fixed, random_sampling, random_search
 from .base import PHASES, MethodResult, Phase, TrainedArchitecture, TrialContext
@@ -19,10 +20,13 @@ class Method:
 
     run: Callable[[TrialContext], MethodResult]
     phases: Callable[[DictConfig], list[Phase]]
+    #: for a method whose network is not an architecture of the search space (its record has
+    #: no genotype): builds that network untrained, so a saved ``model.pt`` can load into it
+    network: Callable[[TrialContext], nn.Module] | None = None
 
 
 def _method(module) -> Method:
-    return Method(run=module.run, phases=module.phases)
+    return Method(run=module.run, phases=module.phases, network=getattr(module, "network", None))
 
 
 METHODS: dict[str, Method] = {

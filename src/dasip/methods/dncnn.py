@@ -43,12 +43,17 @@ def phases(cfg) -> list[Phase]:
     return [Phase("retrain", int(cfg.retrain_epochs), reports="arch_psnr")]
 
 
+def network(ctx: TrialContext) -> DnCNN:
+    """The untrained network of ``ctx``'s config (also what a saved ``model.pt`` loads into)."""
+    return DnCNN(ctx.operator, int(ctx.cfg.method.depth), int(ctx.cfg.method.width))
+
+
 def run(ctx: TrialContext) -> MethodResult:
     import pytorch_lightning as pl
 
     pl.seed_everything(ctx.seed, workers=True, verbose=False)
     depth, width = int(ctx.cfg.method.depth), int(ctx.cfg.method.width)
-    net = DnCNN(ctx.operator, depth, width)
+    net = network(ctx)
     trained = ctx.train_network(net)
     return MethodResult(
         genotype=None,  # not an architecture of the search space
