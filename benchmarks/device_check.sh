@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# One prepared check for a CUDA machine (about 5-8 minutes): install the project the README way,
-# run the tests marked gpu, one default trial on the GPU, and bench_trial.py on the GPU against
-# the CPU, printing per-step times. Run from the repository root:
+# One prepared check for a CUDA machine (about 6-9 minutes): install the project the README way,
+# run the tests marked gpu, one default trial on the GPU, bench_trial.py on the GPU against the
+# CPU (per-step times), and a small study with 1, 4 and 8 trials sharing the GPU (trials per
+# hour). Run from the repository root:
 #     bash benchmarks/device_check.sh
 # Offline (the lent GPU machines cannot reach PyPI): run benchmarks/device_wheels.sh here first and
 # carry .whl. Figures go into docs/benchmarks.md. Its outputs land in ${OUT:-/tmp/dasip-device}.
@@ -43,5 +44,9 @@ timeout 300 $PY benchmarks/bench_trial.py --epochs 10 --retrain-epochs 10 traine
     | grep -vE "^(GPU|TPU|HPU|LOCAL_RANK|💡)" | tee "$OUT/bench-gpu.txt"
 timeout 300 $PY benchmarks/bench_trial.py --epochs 10 --retrain-epochs 10 --threads 1 trainer.accelerator=cpu 2>&1 \
     | grep -vE "^(GPU|TPU|HPU|LOCAL_RANK|💡)" | tee "$OUT/bench-cpu.txt"
+
+step "a study on the one GPU: trials per hour with 1, 4 and 8 trials sharing it (hydra/launcher=local)"
+timeout 240 $PY benchmarks/bench_study.py --trials 8 --epochs 3 --retrain-epochs 3 --jobs 1,4,8 \
+    trainer.accelerator=gpu 2>&1 | grep -vE "^(GPU|TPU|HPU|LOCAL_RANK|💡)" | tee "$OUT/study-gpu.txt"
 
 step "done: results in $OUT"

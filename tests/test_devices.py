@@ -7,11 +7,12 @@ import re
 
 import pytest
 import torch
+from hydra import compose, initialize_config_dir
 
 from dasip.methods.base import accelerator_device
-from dasip.trial import build, run_trial
+from dasip.trial import build, parallel_gpu, run_trial
 
-from .conftest import ROOT, compose_cfg
+from .conftest import CONF, ROOT, compose_cfg
 
 #: a problem built to have a known best op: {grad, noise} with a loud noise op (sigma_op = 1),
 #: so every layer must pick grad
@@ -53,10 +54,47 @@ def test_the_trial_device_follows_the_accelerator():
     assert compose_cfg().trainer.accelerator == "auto"  # a GPU when there is one
 
 
+def _with_hydra_job(monkeypatch, launcher: str, job_num: int):
+    """This process as Hydra job ``job_num`` of a sweep under ``hydra/launcher=launcher``."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        full = compose("search", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True)
+    with open_dict(full):
+        full.hydra.job.num = job_num
+    monkeypatch.setattr(HydraConfig.instance(), "cfg", full)
+
+
+@pytest.mark.parametrize("gpus, job, expected", [(4, 6, 2), (2, 3, 1), (1, 3, None), (0, 3, None)])
+def test_parallel_trials_take_the_gpus_in_turn(tmp_path, monkeypatch, gpus, job, expected):
+    """Trials side by side (``hydra/launcher=local``) on a machine with several GPUs: job k
+    trains and scores on GPU ``k mod count``; with one GPU or none nothing changes."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpus > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    _with_hydra_job(monkeypatch, "local", job)
+    cfg = compose_cfg()
+    assert parallel_gpu(cfg) == expected
+    ctx = build(cfg, tmp_path)
+    if expected is None:
+        assert ctx.cfg.trainer.devices == 1 and ctx.device.index in (None, 0)
+    else:
+        assert list(ctx.cfg.trainer.devices) == [expected]
+        assert ctx.device == torch.device("cuda", expected)
+        assert cfg.trainer.devices == 1  # the caller's config is left as it was
+    # devices chosen by the user, the CPU, or a trial alone: never reassigned
+    assert parallel_gpu(compose_cfg(overrides=["trainer.devices=[1]"])) is None
+    assert parallel_gpu(compose_cfg(overrides=["trainer.accelerator=cpu"])) is None
+    _with_hydra_job(monkeypatch, "basic", job)
+    assert parallel_gpu(cfg) is None
+
+
 def test_no_tensor_is_created_on_a_hard_coded_device():
     """The package names no device except where an accelerator name is turned into one, and
     where a result deliberately goes to the CPU (marked ``# cpu: why``)."""
-    pattern = re.compile(r"""device\s*=\s*["'](cpu|cuda)|\.(cuda|cpu)\(\)|\.to\(\s*["'](cpu|cuda)""")
+    pattern = re.compile(
+        r"""device\s*=\s*["'](cpu|cuda)|\.(cuda|cpu)\(\)|\.to\(\s*["'](cpu|cuda)"""
+    )
     offenders = []
     for path in (ROOT / "src" / "dasip").rglob("*.py"):
         for i, line in enumerate(path.read_text().splitlines(), 1):

@@ -50,11 +50,44 @@ def run_name(cfg: DictConfig) -> str:
 def build(cfg: DictConfig, run_dir: str | Path) -> TrialContext:
     """Build the trial of ``cfg`` (this is the validation: a bad key raises
     :class:`~dasip.config.ConfigError` naming it) and apply its process-wide settings."""
+    gpu = parallel_gpu(cfg)
+    if gpu is not None:  # trials beside others on a machine with several GPUs take them in turn
+        cfg = cfg.copy()
+        cfg.trainer.devices = [gpu]
     ctx = TrialContext(cfg, Path(run_dir))
     threads = cfg.num_threads if cfg.num_threads is not None else parallel_threads()
     if threads is not None:
         torch.set_num_threads(int(threads))
     return ctx
+
+
+def _joblib_launcher() -> Any:
+    """The Hydra launcher config when this job runs under a joblib launcher (trials side by side,
+    e.g. ``hydra/launcher=local``), else ``None``."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return None
+    launcher = HydraConfig.get().launcher
+    return launcher if str(launcher.get("_target_", "")).endswith("JoblibLauncher") else None
+
+
+def parallel_gpu(cfg: DictConfig) -> int | None:
+    """The GPU of a trial that runs beside others (a joblib launcher) on a machine with several
+    GPUs and ``trainer.devices=1``: job ``k`` of the sweep takes GPU ``k mod count``, so the
+    trials of a study spread over the GPUs instead of all sharing the first. ``None``
+    otherwise (one GPU, the CPU, a trial alone, or devices chosen by the user)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if _joblib_launcher() is None or cfg.trainer.devices != 1:
+        return None
+    accelerator = str(cfg.trainer.accelerator).lower()
+    if accelerator not in ("auto", "gpu", "cuda") or not torch.cuda.is_available():
+        return None
+    count = torch.cuda.device_count()
+    if count < 2:
+        return None
+    return int(HydraConfig.get().job.num) % count
 
 
 def parallel_threads() -> int | None:
@@ -64,12 +97,8 @@ def parallel_threads() -> int | None:
     ``None`` (torch's default) for a trial that runs alone."""
     import os
 
-    from hydra.core.hydra_config import HydraConfig
-
-    if not HydraConfig.initialized():
-        return None
-    launcher = HydraConfig.get().launcher
-    if not str(launcher.get("_target_", "")).endswith("JoblibLauncher"):
+    launcher = _joblib_launcher()
+    if launcher is None:
         return None
     cores = os.cpu_count() or 1
     n_jobs = int(launcher.get("n_jobs") or 1)

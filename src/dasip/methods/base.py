@@ -11,7 +11,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, ListConfig
 
 from .. import config as C
 from ..data import SignalDataModule
@@ -76,11 +76,15 @@ class TrainedArchitecture:
     module: ArchitectureModule
 
 
-def accelerator_device(accelerator: str) -> torch.device:
-    """The device a Lightning ``accelerator`` name trains on (one device: index 0)."""
+def accelerator_device(accelerator: str, devices: Any = 1) -> torch.device:
+    """The device a Lightning ``accelerator`` name and ``devices`` value train on: index 0, or
+    the one index of a list such as ``[2]`` (a trial given its own GPU)."""
     name = accelerator.lower()
     if name in ("gpu", "cuda") or (name == "auto" and torch.cuda.is_available()):
-        return torch.device("cuda", 0)
+        index = 0
+        if isinstance(devices, (list, tuple, ListConfig)) and len(devices) == 1:
+            index = int(devices[0])
+        return torch.device("cuda", index)
     mps = getattr(torch.backends, "mps", None)
     if name == "mps" or (name == "auto" and mps is not None and mps.is_available()):
         return torch.device("mps")
@@ -192,7 +196,7 @@ class TrialContext:
     @property
     def device(self) -> torch.device:
         """Where the trial's networks train and are scored: the trainer's accelerator."""
-        return accelerator_device(str(self.cfg.trainer.accelerator))
+        return accelerator_device(str(self.cfg.trainer.accelerator), self.cfg.trainer.devices)
 
     def psnr(self, net: torch.nn.Module) -> float:
         """Mean per-sample PSNR of ``net`` on the study's fixed validation set, computed on the

@@ -67,7 +67,7 @@ def cache_key(cfg: DictConfig, genotype: str, epochs: int) -> dict[str, Any]:
         "ops": {k: plain(cfg.ops)[k] for k in ("width", "kernel_size", "tau_init")},
         "space": plain(cfg.space),
         "loss": plain(cfg.loss),
-        "accelerator": accelerator_device(str(cfg.trainer.accelerator)).type,
+        "accelerator": accelerator_device(str(cfg.trainer.accelerator), cfg.trainer.devices).type,
         "torch": str(torch.__version__),
     }
 
