@@ -48,3 +48,27 @@ def test_das_on_images_finds_the_known_best_op(tmp_path):
     rec = run_trial(compose_cfg(overrides=KNOWN_BEST_2D), tmp_path)
     assert rec.status == "ok" and rec.genotype == "grad*3", rec.alpha_probs
     assert all(p[0] > 0.8 for p in rec.alpha_probs), rec.alpha_probs
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        ["method=das", "method.order=2"],
+        ["method=das_single"],
+        ["method=random_sampling"],
+        ["method=random_search", "method.k=2"],
+    ],
+    ids=["das-order2", "das_single", "random_sampling", "random_search"],
+)
+def test_every_search_method_runs_on_images(tmp_path, method):
+    """The methods of the image experiment beyond first-order DAS: a tiny trial each, on 2D
+    patches, with a genotype of the good ops and a finite architecture PSNR."""
+    overrides = [*IMAGES, "space.n_layers=3", "ops=good", "ops.width=4", "data.val_size=16",
+                 "data.pictures=0", *method]  # fmt: skip
+    rec = run_trial(compose_cfg(overrides=overrides), tmp_path)
+    assert rec.status == "ok" and rec.data == "bsds_denoise", rec.error
+    ops = build(compose_cfg(overrides=overrides), tmp_path).space.parse(rec.genotype).ops
+    assert len(ops) == 3 and set(ops) <= {"grad", "net"}, rec.genotype
+    assert torch.isfinite(torch.tensor(rec.arch_psnr)) and rec.arch_psnr > 0
+    if method[0].startswith("method=das"):  # the one-shot methods score the trained supernet
+        assert torch.isfinite(torch.tensor(rec.one_shot_psnr))
