@@ -37,6 +37,11 @@ def test_defaults_name_the_study_after_the_setting_and_store_it_in_the_sweep_dir
     assert arch.budget_overrides == ["epochs=7", "retrain_epochs=7"] and arch.max_resource == 14
     cfg = compose_cfg(overrides=["method=fixed", "arch=grad*10"])
     assert default_study_name("arch_psnr", cfg) == "fixed-blur-all-sequential"
+    # a DAS search variant is named, so two variants' sweeps never share a study
+    cfg = compose_cfg(overrides=["method.variant=gdas"])
+    assert default_study_name("one_shot_psnr", cfg) == "one-shot-das-gdas-blur-all-sequential"
+    cfg = compose_cfg(overrides=["method.variant=darts"])
+    assert default_study_name("one_shot_psnr", cfg) == "one-shot-blur-all-sequential"
 
 
 @pytest.mark.parametrize(

@@ -184,21 +184,35 @@ def test_a_sigkilled_job_is_failed_after_the_grace_period_and_retried(tmp_path):
     assert record(sweep_dir, retries[0].number)["extra"]["hpo"]["retry_of"] == 1
 
 
-def test_arch_objective_with_the_joblib_launcher(tmp_path):
+def test_arch_objective_with_the_joblib_launcher_and_a_search_variant(tmp_path):
+    """An ``arch_psnr`` sweep of two parallel jobs over ``method.variant=sdarts_rs``: its jobs
+    run the variant, the study is named after it, and its preset reproduces it."""
     pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
     sweep_dir = tmp_path / "sweep"
     out = sweep(sweep_dir, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
                 "hydra.sweeper.objective=arch_psnr", "hydra.sweeper.max_budget=1",
-                "hydra.sweeper.n_trials=2", "hydra.sweeper.batch_size=2")  # fmt: skip
+                "hydra.sweeper.n_trials=2", "hydra.sweeper.batch_size=2",
+                "method.variant=sdarts_rs", "method.sdarts_epsilon=0.2")  # fmt: skip
     assert "Joblib.Parallel(n_jobs=2" in out
-    ts = trials(sweep_dir, study="blur-all-sequential")
+    study = "das-sdarts_rs-blur-all-sequential"
+    ts = trials(sweep_dir, study=study)
     assert len(ts) == 2 and all(t.state.name in DONE for t in ts)
     for t in ts:
         rec = record(sweep_dir, t.number)
         assert rec["config"]["epochs"] == 1 and rec["config"]["retrain_epochs"] == 1
+        assert rec["config"]["method"]["variant"] == "sdarts_rs"
+        assert rec["config"]["method"]["sdarts_epsilon"] == 0.2
         if t.state.name == "COMPLETE":  # the search epoch at step 1, the retraining at step 2
+            assert rec["extra"]["variant"] == "sdarts_rs"  # (a pruned search has no result)
             assert sorted(t.intermediate_values) == [1, 2]
             assert t.value == pytest.approx(rec["arch_psnr"])
     # the first trial to reach a rung is always promoted, and the full budget is never pruned
     assert any(t.state.name == "COMPLETE" for t in ts)
-    assert (sweep_dir / "hparams" / "BOHB-blur-all-sequential.yaml").is_file()
+    name = f"BOHB-{study}"
+    assert (sweep_dir / "hparams" / f"{name}.yaml").is_file()
+    preset = yaml.safe_load((sweep_dir / "experiment" / f"{name}.yaml").read_text())
+    assert preset["method"] == {"variant": "sdarts_rs", "sdarts_epsilon": 0.2}
+    cfg = compose_cfg(overrides=[f"+experiment={name}", f"hydra.searchpath=[file://{sweep_dir}]"])
+    assert (cfg.method.name, cfg.method.variant, cfg.method.sdarts_epsilon, cfg.hparams.name) == (
+        "das", "sdarts_rs", 0.2, name
+    )  # fmt: skip

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from dasip.config import PASSTHROUGH, ConfigError, leaves, rule_for
@@ -143,3 +144,7 @@ def test_stabilizers_quick_multirun_and_report(tmp_path):
     table = (sweep / "report" / "table.md").read_text()
     for v in VARIANTS[1:]:
         assert f"das-{v}" in table, out.stdout
+    # every variant tracked the eigenvalue: the trajectories of all five, plain DAS too
+    hessian = pd.read_csv(sweep / "report" / "hessian.csv")
+    assert set(hessian["method"]) == {"das", *(f"das-{v}" for v in VARIANTS[1:])}
+    assert "](hessian.png)" in (sweep / "report" / "index.md").read_text()

@@ -1,4 +1,5 @@
-"""What a sweep leaves behind: the best hyperparameters as a ready ``conf/hparams/`` preset, a
+"""What a sweep leaves behind: the best hyperparameters as a ready ``conf/hparams/`` preset (and,
+for a DAS search variant, an ``experiment/`` preset that sets the variant and loads it), a
 summary, and one trial record per Optuna trial (``report.py`` reads records, never the study).
 
 Every job writes its own ``record.json``; a job that was killed could not, so the sweeper
@@ -18,6 +19,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from ..models.optim import HParams
+from ..models.variants import Variant
 from ..record import RECORD_FILE, TrialRecord
 from .study import redact
 
@@ -25,6 +27,9 @@ log = logging.getLogger(__name__)
 
 RESULTS_FILE = "optimization_results.yaml"
 HPARAMS_PREFIX = "hparams."
+METHOD_PREFIX = "method."
+#: the config group of the preset that carries a search variant (``+experiment=<name>``)
+EXPERIMENT_GROUP = "experiment"
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,8 @@ class SweepSummary:
     hparams_dir: str | None
     #: the sweep's hparams preset, the base of the best preset
     hparams: dict[str, Any] = field(default_factory=dict)
+    #: the sweep's method config (with the fixed command-line overrides, e.g. its variant)
+    method: dict[str, Any] = field(default_factory=dict)
 
 
 def export(sweep: SweepSummary, study: Any) -> None:
@@ -69,6 +76,32 @@ def best_hparams(sweep: SweepSummary, trial: Any, name: str) -> dict[str, Any]:
             base[key[len(HPARAMS_PREFIX) :]] = value
     base["name"] = name
     return HParams.from_config(base).to_dict()
+
+
+def best_method(sweep: SweepSummary, trial: Any) -> dict[str, Any]:
+    """The ``method.*`` keys of the best trial's DAS search variant (:meth:`Variant.preset`:
+    the variant, its own keys, changed and swept keys), from the sweep's method config and the
+    trial's sampled ``method.*`` values; ``{}`` when the method is not ``das`` or is the paper's
+    DAS with every variant key at its default (the hparams preset is then all there is)."""
+    method = dict(sweep.method)
+    swept = []
+    for key, value in trial.params.items():
+        if key.startswith(METHOD_PREFIX):
+            method[key[len(METHOD_PREFIX) :]] = value
+            swept.append(key[len(METHOD_PREFIX) :])
+    if method.get("name") != "das" or "variant" not in method:
+        return {}
+    keys = Variant.from_config(method).preset(also=tuple(swept))
+    return {} if keys == {"variant": "darts"} else keys
+
+
+def experiment_yaml(name: str, method: dict[str, Any], header: list[str]) -> str:
+    """An ``experiment/`` preset (package ``_global_``) that loads the hparams preset ``name``
+    and sets ``method=das`` with the variant's keys ``method``."""
+    lines = ["# @package _global_", *(f"# {h}" for h in header)]
+    lines += ["defaults:", "  - override /method: das", f"  - override /hparams: {name}", ""]
+    lines += ["method:", *(f"  {k}: {_yaml_scalar(v)}" for k, v in method.items())]
+    return "\n".join(lines) + "\n"
 
 
 def _yaml_scalar(v: Any) -> str:
@@ -114,23 +147,40 @@ def write_results(sweep: SweepSummary, study: Any) -> None:
         best = study.best_trial
         name = hparams_name(sweep)
         values = best_hparams(sweep, best, name)
+        method = best_method(sweep, best)
         header = [
             f"BOHB stand-in (Optuna TPE + Hyperband): best trial {best.number} of study "
             f"{sweep.study_name}",
             f"{sweep.objective} = {best.value:.4f} dB ({sweep.direction}), "
             f"{best.last_step or '-'} epochs on the report axis; storage {redact(sweep.storage_url)}",
-            f"use: python search.py hparams={name}",
         ]
-        other = {k: v for k, v in best.params.items() if not k.startswith(HPARAMS_PREFIX)}
-        if other:
-            header.append(f"also tuned (not hparams): {other}")
-        text = hparams_yaml(values, header)
+        if method:
+            use = [
+                f"use: python search.py +{EXPERIMENT_GROUP}={name} (these hparams with the search "
+                f"variant {method['variant']}: {EXPERIMENT_GROUP}/{name}.yaml); "
+                f"hparams={name} alone runs the paper's DAS",
+            ]
+        else:
+            use = [f"use: python search.py hparams={name}"]
+        other = {
+            k: v
+            for k, v in best.params.items()
+            if not k.startswith(HPARAMS_PREFIX) and k[len(METHOD_PREFIX) :] not in method
+        }
+        tail = [f"also tuned (not hparams): {other}"] if other else []
         files = [sweep.sweep_dir / "hparams" / f"{name}.yaml"]
         if sweep.hparams_dir:
             files.append(Path(sweep.hparams_dir) / f"{name}.yaml")
-        for path in files:
+        texts = {path: hparams_yaml(values, header + use + tail) for path in files}
+        if method:  # the experiment group beside each hparams group
+            for path in files:
+                experiment = path.parent.parent / EXPERIMENT_GROUP / f"{name}.yaml"
+                texts[experiment] = experiment_yaml(name, method, header + use)
+            results["method"] = method
+        for path, text in texts.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
+        files = list(texts)
         results["best"] = {
             "trial": best.number,
             "value": best.value,

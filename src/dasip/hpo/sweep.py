@@ -64,11 +64,16 @@ class SweepError(CompactHydraException):
 
 def default_study_name(objective: str, config: DictConfig) -> str:
     """``one-shot-blur-all-sequential`` / ``blur-all-sequential`` (the paper's names: BOHB-one-shot-
-    Blur, BOHB-Blur); the method is named when it is not ``das``."""
+    Blur, BOHB-Blur); the method is named when it is not ``das``, and so is a DAS search
+    variant other than the paper's (``das-sdarts_rs``, as reports name it), so the sweeps of
+    two variants never share a study."""
     parts = ["one-shot"] if objective == "one_shot_psnr" else []
     method = OmegaConf.select(config, "method.name", default="das")
+    variant = OmegaConf.select(config, "method.variant", default=None)
     if method != "das":
         parts.append(str(method))
+    elif variant not in (None, "darts"):
+        parts.append(f"das-{variant}")
     for key in ("data.name", "ops.name", "space.name"):
         value = OmegaConf.select(config, key, default=None)
         if value is not None:
@@ -186,6 +191,7 @@ class BOHBSweep:
             hparams_name=str(self.s.get("hparams_name") or f"BOHB-{self.study_name}"),
             hparams_dir=str(self.s.hparams_dir) if self.s.get("hparams_dir") else None,
             hparams=OmegaConf.to_container(self.config.hparams, resolve=True),
+            method=OmegaConf.to_container(self.config.method, resolve=True),
         )
 
     def settings_record(self, dists: Mapping[str, Any]) -> dict[str, Any]:

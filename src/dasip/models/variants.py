@@ -17,6 +17,14 @@ from ..spaces.mixed import GumbelMixing, Mixing, SigmoidMixing
 VARIANTS = ("darts", "darts_es", "sdarts_rs", "fair", "gdas")
 #: the variants that second-order DARTS (``method.order=2``) works with
 SECOND_ORDER_VARIANTS = ("darts", "darts_es")
+#: each variant's own settings (``method.<key>``), the keys a preset of the variant carries
+OWN_KEYS = {
+    "darts": (),
+    "darts_es": ("es_window", "es_ratio"),
+    "sdarts_rs": ("sdarts_epsilon",),
+    "fair": ("fair_zero_one_weight", "fair_threshold"),
+    "gdas": ("gdas_tau_max", "gdas_tau_min"),
+}
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,20 @@ class Variant:
                 f"method.gdas_tau_min={self.gdas_tau_min} is above "
                 f"method.gdas_tau_max={self.gdas_tau_max}; allowed: tau_min <= tau_max"
             )
+
+    def preset(self, also: tuple[str, ...] = ()) -> dict[str, Any]:
+        """The ``method.*`` keys that make this variant, in the order of ``das.yaml``:
+        ``variant``, its own keys (:data:`OWN_KEYS`), the Hessian tracking keys when it is
+        on, every key that differs from its default and the keys named in ``also``."""
+        default = Variant()
+        wanted = {"variant", *OWN_KEYS[self.variant], *also}
+        if self.hessian:
+            wanted |= {"hessian", "hessian_iters"}
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name in wanted or getattr(self, f.name) != getattr(default, f.name)
+        }
 
     @property
     def tracks_hessian(self) -> bool:

@@ -1,9 +1,10 @@
 """Studies: read the trial records of many runs and compute what the paper reports.
 
 ``load_records`` (folders) / ``load_wandb`` (W&B runs) give one DataFrame row per trial;
-``setting_table`` and ``correlation_table`` give the numbers; ``scatter_figure`` and
-``draw_architecture`` the pictures; ``build_report`` all of it as data and ``write_report`` as
-files with an ``index.md``, every step reading one ``ReportOptions``. The rules (reruns, NaN
+``setting_table`` and ``correlation_table`` give the numbers; ``scatter_figure``,
+``draw_architecture`` and ``eigenvalue_figure`` (Hessian eigenvalue trajectories) the pictures;
+``build_report`` all of it as data and ``write_report`` as files with an ``index.md``, every
+step reading one ``ReportOptions``. The rules (reruns, NaN
 trials, degenerate runs, bootstrap) are in docs/study.md.
 """
 
@@ -24,6 +25,7 @@ from .stats import (
     setting_table,
 )
 from .tables import display_correlations, display_table, to_latex, to_markdown
+from .trajectories import eigenvalue_figure, eigenvalue_trajectories
 
 __all__ = [
     "DEFAULT_BY",
@@ -42,6 +44,8 @@ __all__ = [
     "display_correlations",
     "display_table",
     "draw_architecture",
+    "eigenvalue_figure",
+    "eigenvalue_trajectories",
     "format_min_sec",
     "hue_palette",
     "job_key",

@@ -16,6 +16,7 @@ from .plots import hue_palette, panels, scatter_figure
 from .records import StudyError, with_settings
 from .stats import best_and_worst, correlation_table, mixed_settings, setting_table
 from .tables import format_db, setting_label
+from .trajectories import eigenvalue_figure, eigenvalue_trajectories
 
 
 @dataclass
@@ -39,10 +40,20 @@ class Pick:
 
 
 @dataclass
+class Trajectories:
+    """The Hessian eigenvalue trajectories of the trials that recorded one: the ``data``
+    behind the ``figure`` (:func:`eigenvalue_trajectories`, one row per trial and epoch)."""
+
+    data: pd.DataFrame
+    figure: Figure
+
+
+@dataclass
 class StudyReport:
     """What a study report shows, computed from its ``trials`` with ``options``: the tables
     (:func:`setting_table`, with and without degenerate runs), the correlations, the scatter
-    plots, the best and worst architectures and the notes for the reader."""
+    plots, the best and worst architectures, the Hessian eigenvalue trajectories (``None``
+    when no record has one) and the notes for the reader."""
 
     trials: pd.DataFrame
     options: ReportOptions
@@ -53,6 +64,7 @@ class StudyReport:
     scatters: list[Scatter] = field(default_factory=list)
     picks: list[Pick] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    trajectories: Trajectories | None = None
 
 
 def build_report(df: pd.DataFrame, options: ReportOptions = DEFAULT_OPTIONS) -> StudyReport:
@@ -78,6 +90,10 @@ def build_report(df: pd.DataFrame, options: ReportOptions = DEFAULT_OPTIONS) -> 
     if report.has_one_shot:
         report.scatters = _scatters(df, options)
     report.picks = _picks(report)
+    data = eigenvalue_trajectories(df, options)
+    figure = eigenvalue_figure(data, options)
+    if figure is not None:
+        report.trajectories = Trajectories(data, figure)
     return report
 
 

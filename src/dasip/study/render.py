@@ -23,6 +23,7 @@ from .tables import (
     to_markdown,
     write_table,
 )
+from .trajectories import CAPTION
 
 PROG = "dasip-report"
 _DEGENERATE_ON_TEXT = {
@@ -53,8 +54,9 @@ def write_report(
 ) -> Report:
     """Build (:func:`build_report`) and write the study report of the trials in ``df`` (from
     :func:`load_records`) into ``out``: ``table.*`` and ``table_nondegenerate.*`` (Markdown,
-    CSV, LaTeX), ``correlations.*``, ``scatter/*.png|svg``, ``arch/*_best.png|*_worst.png``
-    and ``index.md``. Each note for the reader is also passed to ``note``."""
+    CSV, LaTeX), ``correlations.*``, ``scatter/*.png|svg``, ``arch/*_best.png|*_worst.png``,
+    ``hessian.png|svg|csv`` (when records hold Hessian eigenvalue trajectories) and
+    ``index.md``. Each note for the reader is also passed to ``note``."""
     built = build_report(df, options)
     if note is not None:
         for msg in built.notes:
@@ -66,6 +68,10 @@ def slug(values: Iterable[Any]) -> str:
     """A file name for a setting: its values joined by ``-``, unsafe characters replaced."""
     text = "-".join(str(v) for v in values) or "all"
     return re.sub(r"[^A-Za-z0-9._=-]+", "_", text)
+
+
+#: the Hessian eigenvalue trajectories: the figure and the data behind it
+HESSIAN_FILES = {ext: Path(f"hessian.{ext}") for ext in ("png", "svg", "csv")}
 
 
 def _scatter_file(keys: dict[str, Any], ext: str) -> Path:
@@ -108,6 +114,14 @@ def render_report(built: StudyReport, out: str | Path) -> Report:
         scatter.figure.savefig(png, dpi=150)
         scatter.figure.savefig(svg)
         report.files += [png, svg]
+    if built.trajectories is not None:
+        for ext in ("png", "svg"):
+            path = out / HESSIAN_FILES[ext]
+            built.trajectories.figure.savefig(path, **({"dpi": 150} if ext == "png" else {}))
+            report.files.append(path)
+        path = out / HESSIAN_FILES["csv"]
+        built.trajectories.data.to_csv(path, index=False)
+        report.files.append(path)
     for pick in built.picks:
         if pick.figure is not None:
             png = out / _picture_file(pick)
@@ -211,6 +225,23 @@ def _index(built: StudyReport, report: Report, shown: dict[str, pd.DataFrame]) -
             ]
     else:
         lines += ["No scatter plot: no trial has both a one-shot and an architecture PSNR.", ""]
+
+    if built.trajectories is not None:
+        data = built.trajectories.data
+        n = data["source"].nunique()
+        png, svg, csv = (HESSIAN_FILES[e] for e in ("png", "svg", "csv"))
+        lines += [
+            "## Hessian eigenvalue trajectories",
+            "",
+            f"{n} trial(s) recorded the dominant Hessian eigenvalue of every search epoch "
+            f"(`method.hessian=true`, always on for `darts_es`). {CAPTION} The CSV holds the "
+            "data behind the figure, each trial's outcome and its panel's median.",
+            "",
+            f"![Hessian eigenvalue trajectories]({png})",
+            "",
+            f"[PNG]({png}) · [SVG]({svg}) · [CSV]({csv})",
+            "",
+        ]
 
     lines += ["## Best and worst architectures", ""]
     if not built.picks:
