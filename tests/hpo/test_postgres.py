@@ -4,6 +4,7 @@ run there; elsewhere they skip when no server is reachable."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -110,7 +111,7 @@ def test_two_sweepers_share_one_study_without_running_a_trial_twice(tmp_path, po
             assert rec["extra"]["hpo"]["trial_number"] == n
             assert rec["extra"]["hpo"]["state"] == ts[n].state.name
     # (whether Hyperband prunes here depends on how the two workers' trials interleave, so this
-    # test does not ask for a pruned trial; test_sweeper checks pruning on a seeded study)
+    # test does not ask for a pruned trial; the next test prunes across workers, sequentially)
     # what optuna-dashboard lists: the study, through the storage API it reads
     storage = optuna.storages.RDBStorage(postgres_url)
     try:
@@ -123,6 +124,30 @@ def test_two_sweepers_share_one_study_without_running_a_trial_twice(tmp_path, po
         yaml.safe_load(next((d / "hparams").glob("BOHB-*.yaml")).read_text()) for d in (a, b)
     ]
     assert presets[0] == presets[1]
+
+
+@pytest.mark.slow
+def test_hyperband_prunes_a_trial_of_one_worker_against_another_workers_trials(
+    tmp_path, postgres_url
+):
+    """Machine a runs 4 trials; machine b joins for the 5th. Its Hyperband pruner compares
+    b's trial, at its first rung, with the trials a left in the shared storage, and prunes it.
+    (Sequential, so the outcome is fixed: the study name fixes the brackets, the seed the
+    sampler; two workers at once decide by how their trials interleave.)"""
+    name = "prune-across-workers"
+    with contextlib.suppress(KeyError):  # a fixed name: Hyperband hashes it into brackets
+        optuna.delete_study(study_name=name, storage=postgres_url)
+    a, b = tmp_path / "a" / "sweep", tmp_path / "b" / "sweep"
+    _finish(_start(a, _study_args(postgres_url, name, "hydra.sweeper.n_trials=4")))
+    _finish(_start(b, _study_args(postgres_url, name, "hydra.sweeper.n_trials=5")))
+    ts = _trials(postgres_url, name)
+    assert _records(a, b) == {a: [0, 1, 2, 3], b: [4]}
+    assert ts[4].state.name == "PRUNED" and ts[4].last_step == 1
+    rung = "completed_rung_0"  # the value a trial reported when it reached the first rung
+    rivals = [t for t in ts[:4] if rung in t.system_attrs]
+    assert rivals, "b's trial had no competitor from a at its rung"
+    assert max(t.system_attrs[rung] for t in rivals) > ts[4].system_attrs[rung]
+    assert read_record(b / "trial_0004")["status"] == "pruned"
 
 
 @pytest.mark.slow
