@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import shutil
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -169,7 +171,41 @@ def _wandb_run_of(record, i: int):
     summary = {**logger.experiment.summary, "_runtime": 3.0, "search/val/psnr": 12.0}
     return types.SimpleNamespace(
         summary_metrics=summary, config=record.config, id=f"run{i}",
-        url=f"https://wandb.ai/me/dasip/runs/run{i}",
+        url=f"https://wandb.ai/me/dasip/runs/run{i}", logged_artifacts=lambda: [],
+    )  # fmt: skip
+
+
+class _Entry:
+    """An artifact's file as the W&B API gives it: ``download(root)`` writes it under root."""
+
+    def __init__(self, source: Path | None):
+        self.source = source
+
+    def download(self, root=None):
+        if self.source is None:
+            raise ConnectionError("artifact storage unreachable")
+        dest = Path(root) / self.source.name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.source, dest)
+        return str(dest)
+
+
+class _Artifact:
+    def __init__(self, files: dict[str, Path | None], type: str = "trial"):
+        self.type, self.name, self.files = type, "trial-x:v0", files
+
+    def get_entry(self, name):
+        if name not in self.files:
+            raise KeyError(name)
+        return _Entry(self.files[name])
+
+
+def _artifact_run(record_file: Path, i: int, artifacts=None):
+    """A W&B run whose summary is empty (so only its artifact can give the record)."""
+    arts = [_Artifact({"record.json": record_file})] if artifacts is None else artifacts
+    return types.SimpleNamespace(
+        summary_metrics={"_runtime": 1.0}, config={}, id=f"art{i}",
+        url=f"https://wandb.ai/me/dasip/runs/art{i}", logged_artifacts=lambda: arts,
     )  # fmt: skip
 
 
@@ -199,19 +235,74 @@ def test_wandb_runs_give_the_same_rows_as_the_folders(hand_study, monkeypatch):
             v = getattr(r, k)
             setattr(r, k, None if v is None or np.isnan(v) else v)
     runs = [_wandb_run_of(r, i) for i, r in enumerate(records)]
-    runs.append(types.SimpleNamespace(summary_metrics={"loss": 1.0}, config={}, id="x", url="u"))
+    runs.append(
+        types.SimpleNamespace(
+            summary_metrics={"loss": 1.0}, config={}, id="x", url="u", logged_artifacts=lambda: []
+        )
+    )
     FakeApi.calls = []
     monkeypatch.setattr(wandb, "Api", lambda: FakeApi(runs))
 
     df = load_wandb("me/dasip", group="das-sequential")
     assert FakeApi.calls == [("me/dasip", {"group": "das-sequential"})]
     assert len(df) == len(folder) and df.attrs["skipped"] == [
-        ("u", "no trial record in the run summary")
+        ("u", "no trial artifact and no trial record in the run summary")
     ]
+    assert len(df.attrs["from_summary"]) == len(folder)
     cols = ["method", "ops", "seed", "status", "genotype", "one_shot_psnr", "arch_psnr", "job_key"]
     a = folder[cols].sort_values(["method", "ops", "seed"]).reset_index(drop=True)
     b = df[cols].sort_values(["method", "ops", "seed"]).reset_index(drop=True)
     assert a.equals(b)
+
+
+def test_wandb_trial_artifacts_give_the_folders_records_exactly(hand_study):
+    """Each run's record.json artifact is the record itself: the rows equal the folder's in
+    every column, the nested ``extra`` and config included, whatever the summary holds."""
+    folder = load_records(hand_study)
+    files = sorted(hand_study.rglob("record.json"))
+    for n, f in enumerate(files):  # nested extra data that a summary would not carry
+        rec = read_record(f)
+        rec["extra"] = {"hessian_eigenvalues": [0.1 * n, 0.2, None], "hpo": {"trial_number": n}}
+        f.write_text(json.dumps(rec))
+    folder = load_records(hand_study)
+    runs = [_artifact_run(f, i) for i, f in enumerate(files)]
+    df = load_wandb("me/dasip", api=FakeApi(runs))
+    assert df.attrs["from_summary"] == [] and df.attrs["skipped"] == []
+    key = ["method", "ops", "seed"]
+    a = folder.drop(columns="source").sort_values(key).reset_index(drop=True)
+    b = df.drop(columns="source").sort_values(key).reset_index(drop=True)
+    assert list(a.columns) == list(b.columns)
+    for col in a.columns:
+        assert a[col].astype(str).tolist() == b[col].astype(str).tolist(), col
+    assert sorted(df["source"]) == sorted(r.url for r in runs)
+    assert {len(e["hessian_eigenvalues"]) for e in df["extra"]} == {3}
+
+
+def test_runs_without_a_readable_artifact_fall_back_to_their_summary(hand_study, tmp_path):
+    files = sorted(hand_study.rglob("record.json"))
+    fields = TrialRecord.__dataclass_fields__
+    rec = TrialRecord(**{k: v for k, v in read_record(files[0]).items() if k in fields})
+    summary_run = _wandb_run_of(rec, 0)  # no artifact: an older run
+    broken = _artifact_run(files[1], 1, artifacts=[_Artifact({"record.json": None})])
+    broken.summary_metrics = dict(summary_run.summary_metrics)
+    broken.config = dict(summary_run.config)
+    garbage = tmp_path / "record.json"
+    garbage.write_text("{not json")
+    unreadable = _artifact_run(garbage, 2)  # a broken file and no summary record: skipped
+    other_type = _artifact_run(files[2], 3, artifacts=[_Artifact({"model.pt": files[2]}, "model")])
+    good = _artifact_run(files[3], 4)
+    df = load_wandb("me/dasip", api=FakeApi([summary_run, broken, unreadable, other_type, good]))
+    # summary_run and broken (from its summary, the same job) count once; then good
+    assert len(df) == 2 and sorted(df["records"]) == [1, 2]
+    whys = dict(df.attrs["from_summary"])
+    assert set(whys) == {summary_run.url, broken.url}
+    assert whys[summary_run.url] == "no trial artifact"
+    assert whys[broken.url].startswith("its trial artifact is unreadable (ConnectionError")
+    skipped = dict(df.attrs["skipped"])
+    assert set(skipped) == {unreadable.url, other_type.url}
+    assert skipped[unreadable.url].startswith("its trial artifact is unreadable (")
+    assert skipped[other_type.url] == "no trial artifact and no trial record in the run summary"
+    assert good.url in set(df["source"])
 
 
 def test_wandb_path_must_be_entity_slash_project():

@@ -116,7 +116,38 @@ def test_cli_wandb(hand_study, tmp_path, monkeypatch, capsys):
     assert "13 trial(s)" in capsys.readouterr().out
     write_report(folder, tmp_path / "folder", ReportOptions(n_boot=50))
     assert (out / "table.csv").read_text() == (tmp_path / "folder" / "table.csv").read_text()
-    assert "`wandb:me/dasip`" in (out / "index.md").read_text()
+    index = (out / "index.md").read_text()
+    assert "`wandb:me/dasip`" in index
+    assert "13 W&B run(s) rebuilt from their summary and config" in index
+
+
+def test_cli_wandb_from_trial_artifacts_draws_what_the_folders_draw(
+    hand_study, tmp_path, monkeypatch
+):
+    """Runs that kept their record.json as a trial artifact: the report equals the folder's,
+    figures from the record's extra data (the Hessian trajectories) included."""
+    import json
+
+    import wandb
+
+    from .test_records import FakeApi, _artifact_run
+
+    files = sorted(hand_study.rglob("record.json"))
+    for n, f in enumerate(files):
+        rec = json.loads(f.read_text())
+        rec["extra"] = {"hessian_eigenvalues": [1.0 + n, 2.0 + n, 3.0 * n]}
+        f.write_text(json.dumps(rec))
+    runs = [_artifact_run(f, i) for i, f in enumerate(files)]
+    monkeypatch.setattr(wandb, "Api", lambda: FakeApi(runs))
+    out = tmp_path / "wb"
+    assert main(["--wandb", "me/dasip", "--out", str(out), "--n-boot", "50"]) == 0
+    assert main([str(hand_study), "--out", str(tmp_path / "folder"), "--n-boot", "50"]) == 0
+    assert (out / "table.csv").read_text() == (tmp_path / "folder" / "table.csv").read_text()
+    hessian = [
+        pd.read_csv(d / "hessian.csv").drop(columns="source") for d in (out, tmp_path / "folder")
+    ]
+    assert len(hessian[0]) == 3 * 13 and hessian[0].equals(hessian[1])  # 13 trials, 3 epochs
+    assert "rebuilt from their summary" not in (out / "index.md").read_text()
 
 
 def test_building_writes_nothing_and_rendering_writes_what_was_built(

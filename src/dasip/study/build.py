@@ -106,6 +106,14 @@ def _source_notes(df: pd.DataFrame, by: list[str]) -> list[str]:
             f"with its newest record (see 'Sources')"
         )
     notes += [f"skipped {path}: {why}" for path, why in df.attrs.get("skipped") or []]
+    from_summary = df.attrs.get("from_summary") or []
+    if from_summary:
+        whys = sorted({why for _, why in from_summary})
+        notes.append(
+            f"{len(from_summary)} W&B run(s) rebuilt from their summary and config, not from "
+            f"their trial artifact ({'; '.join(whys)}): their rows lack the record's extra data "
+            f"(e.g. Hessian trajectories)"
+        )
     for keys, differ in mixed_settings(df, by).items():
         shown = ", ".join(differ[:8]) + (", ..." if len(differ) > 8 else "")
         notes.append(

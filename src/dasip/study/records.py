@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -157,7 +158,7 @@ def combine_records(frames: list[pd.DataFrame], keep_duplicates: bool = False) -
         return frames[0]
     attrs = {
         key: sum((f.attrs.get(key, []) for f in frames), [])
-        for key in ("sources", "skipped", "duplicates")
+        for key in ("sources", "skipped", "duplicates", "from_summary")
     }
     attrs["n_records"] = sum(f.attrs.get("n_records", len(f)) for f in frames)
     df = pd.concat([f.drop(columns="records") for f in frames], ignore_index=True)
@@ -201,42 +202,83 @@ def load_records(
     return _finish(records, sources, [str(p) for p in paths], skipped, keep_duplicates)
 
 
+#: the W&B artifact type of a trial (its ``record.json`` and ``model.pt``; see loggers.py)
+TRIAL_ARTIFACT_TYPE = "trial"
+
+
+def _record_from_artifact(run: Any, root: Path) -> dict[str, Any] | None:
+    """The ``record.json`` of ``run``'s ``trial`` artifact, downloaded under ``root`` (only that
+    file, not the model); ``None`` when the run logged no such artifact. A failing download or
+    an unreadable file raises (the caller falls back to the summary and says why)."""
+    trial = [a for a in run.logged_artifacts() if getattr(a, "type", None) == TRIAL_ARTIFACT_TYPE]
+    if not trial:
+        return None
+    path = trial[-1].get_entry(RECORD_FILE).download(root=str(root / str(run.id)))
+    return read_record(Path(path))
+
+
 def load_wandb(
     project: str, group: str | None = None, api: Any = None, keep_duplicates: bool = False
 ) -> pd.DataFrame:
     """The trial records of the W&B runs of ``project`` (``ENTITY/PROJECT``), optionally of one
-    ``group`` (a study). Each run's summary holds the record's fields and its config the full
-    resolved config (the trial runner writes both), so the rows equal those read from folders.
+    ``group`` (a study), one row per trial as :func:`load_records` gives from folders.
 
-    ``wandb.Api().runs`` is the only network call. Runs without a record in their summary (not
-    dasip trials, or still running) are listed in ``df.attrs["skipped"]``.
+    Each trial run keeps its ``record.json`` as an artifact of type ``trial``: that file is the
+    record, read as from a folder (every field, ``extra`` included). A run without it (logged
+    before trials kept artifacts) is rebuilt from its summary (the record's top-level fields)
+    and config (the resolved config); ``df.attrs["from_summary"]`` lists those runs, with why.
+
+    The W&B API is the only network boundary; any failure of it becomes one clear message.
+    Runs that are not dasip trials (or still running) are listed in ``df.attrs["skipped"]``.
     """
     if project.count("/") != 1 or not all(project.split("/")):
         raise StudyError(f"--wandb {project!r}: expected ENTITY/PROJECT, e.g. my-team/dasip")
     filters = {"group": group} if group else None
-    records, sources, skipped = [], [], []
-    try:  # the network boundary: any failure of the W&B API becomes one clear message
-        if api is None:
-            import wandb
+    records, sources, skipped, from_summary = [], [], [], []
+    with tempfile.TemporaryDirectory(prefix="dasip-wandb-") as tmp:
+        try:  # the network boundary: any failure of the W&B API becomes one clear message
+            if api is None:
+                import wandb
 
-            api = wandb.Api()
-        for run in api.runs(project, filters=filters):
-            summary = dict(getattr(run, "summary_metrics", None) or dict(run.summary))
+                api = wandb.Api()
+            runs = list(api.runs(project, filters=filters))
+        except Exception as e:
+            raise StudyError(
+                f"cannot read the W&B runs of {project}: {type(e).__name__}: {e}"
+            ) from e
+        for run in runs:
             source = getattr(run, "url", None) or f"wandb:{project}/{getattr(run, 'id', '?')}"
-            if "arch_psnr" not in summary and "status" not in summary:
-                skipped.append((source, "no trial record in the run summary"))
-                continue
-            rec = {k: summary[k] for k in RECORD_FIELDS if k in summary}
-            rec["config"] = dict(run.config or {})
+            try:
+                rec = _record_from_artifact(run, Path(tmp))
+                why = None if rec is not None else f"no {TRIAL_ARTIFACT_TYPE} artifact"
+            except Exception as e:  # a failed download or a broken file: the summary still serves
+                rec, why = (
+                    None,
+                    f"its {TRIAL_ARTIFACT_TYPE} artifact is unreadable ({type(e).__name__}: {e})",
+                )
+            if rec is None:
+                try:
+                    summary = dict(getattr(run, "summary_metrics", None) or dict(run.summary))
+                    config = dict(run.config or {})
+                except Exception as e:
+                    raise StudyError(
+                        f"cannot read the W&B run {source}: {type(e).__name__}: {e}"
+                    ) from e
+                if "arch_psnr" not in summary and "status" not in summary:
+                    skipped.append((source, f"{why} and no trial record in the run summary"))
+                    continue
+                rec = {k: summary[k] for k in RECORD_FIELDS if k in summary}
+                rec["config"] = config
+                from_summary.append((source, why))
             records.append(rec)
             sources.append(source)
-    except Exception as e:
-        raise StudyError(f"cannot read the W&B runs of {project}: {type(e).__name__}: {e}") from e
     if not records:
         where = f"{project}" + (f" (group {group!r})" if group else "")
         raise StudyError(f"no W&B run with a trial record found in {where}")
     origin = [f"wandb:{project}" + (f" group={group}" if group else "")]
-    return _finish(records, sources, origin, skipped, keep_duplicates)
+    df = _finish(records, sources, origin, skipped, keep_duplicates)
+    df.attrs["from_summary"] = from_summary
+    return df
 
 
 # -- settings -----------------------------------------------------------------------------------
