@@ -1,12 +1,14 @@
 """The bohb sweeper's settings: checked before any job starts, and kept by a resumed study."""
 
+import importlib.util
+
 import pytest
 from hydra.core.plugins import Plugins
 from hydra.plugins.sweeper import Sweeper
 from omegaconf import OmegaConf
 
 from dasip.hpo import space as S
-from dasip.hpo.study import SETTINGS_ATTR, close_storage
+from dasip.hpo.study import SETTINGS_ATTR, close_storage, redact
 from dasip.hpo.sweep import BOHBSweep, SweepError, default_study_name
 from hydra_plugins.dasip_bohb_sweeper.config import BOHBSweeperConf
 
@@ -53,6 +55,13 @@ def test_defaults_name_the_study_after_the_setting_and_store_it_in_the_sweep_dir
         ({"reduction_factor": 1}, [], "reduction_factor=1 must be >= 2"),
         ({"min_budget": 3}, [], "min_budget=3 is above the max budget 2 epochs"),
         ({}, ["method=fixed", "arch=grad*10"], "objective=one_shot_psnr needs a method"),
+        ({"storage": "optuna.db"}, [], "storage='optuna.db' is not a database URL"),
+        ({"storage": "oracle2://u@h/db"}, [], "storage=oracle2://u@h/db: unknown database"),
+        (
+            {"storage": "mysql://u:secret@h/db"},
+            [],
+            "storage=mysql://u:***@h/db: the driver of 'mysql' is not installed",
+        ),
     ],
 )
 def test_bad_settings_stop_before_any_job(tmp_path, settings, overrides, message):
@@ -73,3 +82,12 @@ def test_a_resumed_study_must_keep_its_objective_budgets_and_space(tmp_path):
     smaller = {k: v for k, v in dists.items() if k != "hparams.param_warmup"}
     with pytest.raises(SweepError, match="space: study has"):
         _sweep(tmp_path, min_budget=1).open_study(smaller)
+
+
+def test_a_postgresql_url_gets_the_installed_driver_and_keeps_its_password_out_of_logs(tmp_path):
+    pytest.importorskip("psycopg")
+    sw = _sweep(tmp_path, storage="postgresql://me:secret@db.example:5432/optuna")
+    driver = "postgresql" if importlib.util.find_spec("psycopg2") else "postgresql+psycopg"
+    assert sw.storage_url == f"{driver}://me:secret@db.example:5432/optuna"
+    assert sw.summary().storage_url == sw.storage_url  # the jobs get the same URL
+    assert redact(sw.storage_url) == f"{driver}://me:***@db.example:5432/optuna"

@@ -83,6 +83,46 @@ def redact(url: str) -> str:
         return url
 
 
+#: what to install for a database's driver (the package extras of dasip)
+DRIVER_EXTRAS = {
+    "postgresql": 'pip install -e ".[postgres]" and use postgresql+psycopg:// (psycopg 3)'
+}
+
+
+def check_storage_url(url: str) -> str:
+    """``url`` as the storage URL every worker and job uses, checked before any work: a
+    SQLAlchemy URL whose database driver is installed. ``postgresql://`` (SQLAlchemy's default
+    driver, psycopg2) becomes ``postgresql+psycopg://`` when only psycopg 3 (the ``[postgres]``
+    extra) is installed. Raises ``ValueError`` saying what is wrong and what to install."""
+    import importlib.util
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    example = "e.g. sqlite:////abs/path/optuna.db or postgresql+psycopg://user@host:5432/db"
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError(f"{url!r} is not a database URL; {example}") from None
+    if (
+        parsed.drivername == "postgresql"
+        and importlib.util.find_spec("psycopg2") is None
+        and importlib.util.find_spec("psycopg") is not None
+    ):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        parsed.get_dialect().import_dbapi()
+    except NoSuchModuleError:
+        raise ValueError(f"{shown}: unknown database {parsed.drivername!r}; {example}") from None
+    except ImportError as e:
+        hint = DRIVER_EXTRAS.get(parsed.get_backend_name(), "install its SQLAlchemy driver")
+        raise ValueError(
+            f"{shown}: the driver of {parsed.drivername!r} is not installed ({e}); {hint}"
+        ) from None
+    return parsed.render_as_string(hide_password=False)
+
+
 def make_storage(
     url: str,
     engine_kwargs: Mapping[str, Any] | None = None,

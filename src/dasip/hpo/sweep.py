@@ -39,6 +39,7 @@ from .study import (
     SETTINGS_ATTR,
     Heartbeat,
     axis_length,
+    check_storage_url,
     make_pruner,
     make_storage,
     quiet_optuna,
@@ -122,7 +123,12 @@ class BOHBSweep:
             )
         self.sweep_dir = Path(str(config.hydra.sweep.dir))
         self.study_name = str(settings.study_name or default_study_name(self.objective, config))
-        self.storage_url = str(settings.storage or sqlite_url(self.sweep_dir / DB_FILE))
+        try:
+            self.storage_url = check_storage_url(
+                str(settings.storage or sqlite_url(self.sweep_dir / DB_FILE))
+            )
+        except ValueError as e:
+            raise SweepError(f"hydra.sweeper.storage={e}") from e
         self.engine_kwargs = _container(settings.get("engine_kwargs")) or {}
         hb = settings.heartbeat
         self.heartbeat_interval = int(hb.interval) if hb.get("interval") else None
