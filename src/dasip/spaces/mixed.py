@@ -20,6 +20,9 @@ class Mixing:
     """
 
     name = "softmax"
+    #: whether a row's weights sum to one; where they need not (Fair DARTS), a sequential layer
+    #: mixes its candidates' updates of the estimate, not the estimates themselves
+    sums_to_one = True
 
     def weights(self, alpha: torch.Tensor, training: bool) -> torch.Tensor:
         return torch.softmax(alpha, dim=-1)
@@ -40,6 +43,7 @@ class SigmoidMixing(Mixing):
     weight otherwise (a sequential layer cannot be absent; :meth:`below` lists such rows)."""
 
     name = "sigmoid"
+    sums_to_one = False
 
     def __init__(self, threshold: float = 0.85):
         self.threshold = threshold

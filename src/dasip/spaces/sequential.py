@@ -29,8 +29,12 @@ class SequentialSupernet(AlphaSupernet):
 
     def body(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         weights = self.mix(self.alpha)
+        residual = not self.mixing.sums_to_one
         for layer, w in zip(self.layers, weights, strict=True):
-            x = layer(x, y, w)
+            # a candidate maps the estimate to a new one; with weights that need not sum to
+            # one, x + sum_i w_i (o_i(x) - x), so that small weights mean a small update, not a
+            # shrunken estimate (with a softmax the two forms are equal)
+            x = layer(x, y, w) + (1 - w.sum()) * x if residual else layer(x, y, w)
         return x
 
     def alpha_probs(self) -> torch.Tensor:
