@@ -144,6 +144,37 @@ def test_wandb_offline_run_holds_the_record_summary(tmp_path):
     assert artifact["files"] == ["model.pt", "record.json"]
 
 
+def test_report_wandb_reads_a_real_trials_artifact_as_its_folder(tmp_path, monkeypatch):
+    """What a real trial logs to W&B is what ``report.py --wandb`` reads: the record.json of
+    its ``trial`` artifact (the copy ``wandb sync`` would upload, staged under
+    ``WANDB_DATA_DIR``), served by a stand-in for the W&B API, gives the row the trial folder
+    gives, config and extra data included."""
+    monkeypatch.setenv("WANDB_DATA_DIR", str(tmp_path / "wandb-data"))
+    from dasip.study.records import load_records, load_wandb
+
+    from ..study.test_records import FakeApi, _artifact_run
+    from .wandb_offline import run_artifacts, run_summary
+
+    cfg = compose_cfg(overrides=["logger=wandb", "logger.wandb.mode=offline", "study=unit"])
+    rec = run_trial(cfg, tmp_path)
+    (wandb_file,) = (tmp_path / "wandb").glob("offline-run-*/run-*.wandb")
+    run_summary(wandb_file, expect=("arch_psnr",))  # the service has written the run's records
+    (artifact,) = run_artifacts(wandb_file)
+    uploaded = Path(artifact["local"][RECORD_FILE])
+    assert uploaded.is_file() and uploaded.is_relative_to(tmp_path / "wandb-data")
+
+    folder = load_records(tmp_path / RECORD_FILE)
+    df = load_wandb("me/dasip", group="unit", api=FakeApi([_artifact_run(uploaded, 0)]))
+    assert df.attrs["from_summary"] == [] and df.attrs["skipped"] == []
+    a, b = folder.drop(columns="source"), df.drop(columns="source")
+    assert list(a.columns) == list(b.columns)
+    for col in a.columns:
+        assert a[col].astype(str).tolist() == b[col].astype(str).tolist(), col
+    row = df.iloc[0]
+    assert row["config"] == rec.config and row["extra"] == json.loads(json.dumps(rec.extra))
+    assert row["genotype"] == rec.genotype and row["arch_psnr"] == pytest.approx(rec.arch_psnr)
+
+
 @pytest.mark.slow
 def test_rerun_of_an_interrupted_multirun_skips_done_jobs_and_retries_the_rest(tmp_path):
     """A study rerun with the same sweep dir neither loses nor duplicates trials: finished jobs

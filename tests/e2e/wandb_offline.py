@@ -83,7 +83,8 @@ def run_info(path: Path) -> dict[str, str]:
 
 
 def run_artifacts(path: Path) -> list[dict[str, Any]]:
-    """The artifacts a run logged: name, type and the file names in each manifest."""
+    """The artifacts a run logged: name, type, the file names in each manifest and, by name,
+    the local copy of each file that ``wandb sync`` would upload."""
     from wandb.proto import wandb_internal_pb2 as pb
 
     out = []
@@ -93,7 +94,8 @@ def run_artifacts(path: Path) -> list[dict[str, Any]]:
         if rec.WhichOneof("record_type") == "artifact":
             a = rec.artifact
             files = sorted(e.path for e in a.manifest.contents)
-            out.append({"name": a.name, "type": a.type, "files": files})
+            local = {e.path: e.local_path for e in a.manifest.contents}
+            out.append({"name": a.name, "type": a.type, "files": files, "local": local})
     return out
 
 
