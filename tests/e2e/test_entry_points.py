@@ -118,9 +118,10 @@ def test_multirun_over_seeds_data_and_ops(tmp_path):
         assert ops <= ({"grad", "net"} if r["ops"] == "good" else {"grad", "net", "roll", "noise"})
 
 
-def test_wandb_offline_run_holds_the_record_summary(tmp_path):
+def test_wandb_offline_run_holds_the_record_summary(tmp_path, monkeypatch):
     """One offline W&B run per trial, grouped by study, whose summary holds the record's fields
     (so a W&B scatter of arch_psnr against one_shot_psnr over a group works once synced)."""
+    monkeypatch.setenv("WANDB_DATA_DIR", str(tmp_path / "wandb-data"))  # staged artifacts
     from .wandb_offline import run_artifacts, run_info, run_summary, run_tags
 
     cfg = compose_cfg(overrides=["logger=wandb", "logger.wandb.mode=offline", "study=unit"])
