@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def time_search(cfg, steps: int) -> float:
     from dasip.models.variants import Variant
     from dasip.trial import build
 
-    ctx = build(cfg, "unused")
+    ctx = build(cfg, tempfile.mkdtemp(prefix="dasip-bench-"))
     pl.seed_everything(0, verbose=False)
     body = ctx.space.supernet(ctx.op_context(), ctx.op_names)
     variant = Variant.from_config(cfg.method)
@@ -53,16 +54,7 @@ def time_search(cfg, steps: int) -> float:
         hessian_batch=(x[:n], y[:n]) if variant.tracks_hessian else None,
     )
     epochs = steps // cfg.data.batches_per_epoch
-    trainer = pl.Trainer(
-        max_epochs=epochs,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        limit_val_batches=0,
-    )
+    trainer = ctx.trainer(epochs)  # the trial's own Trainer (no validation: see main's overrides)
     start = time.perf_counter()
     trainer.fit(module, datamodule=ctx.data)
     return (time.perf_counter() - start) / (epochs * cfg.data.batches_per_epoch)
@@ -83,7 +75,8 @@ def main() -> None:
 
     logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
     torch.set_num_threads(args.threads)
-    base = ["logger=none", "hparams.alpha_warmup=false", *args.overrides]
+    base = ["logger=none", "hparams.alpha_warmup=false", "trainer.enable_progress_bar=false",
+            "+trainer.limit_val_batches=0", *args.overrides]  # fmt: skip
     cfgs = {}
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         for label, overrides in RUNS:
