@@ -86,8 +86,12 @@ def evaluate(cfg: DictConfig) -> float | None:
                 f"got {given or 'none'}"
             )
         if cfg.checkpoint is not None:
-            psnr = evaluate_checkpoint(cfg, cfg.checkpoint)
-            print(f"[dasip] checkpoint {cfg.checkpoint}: arch_psnr={psnr:.2f} dB")
+            # psnr.* given on the command line re-scores the model under that convention;
+            # otherwise it is scored as it was trained (the saved config's psnr)
+            rescore = _given_on_command_line("psnr")
+            psnr = evaluate_checkpoint(cfg, cfg.checkpoint, psnr=cfg.psnr if rescore else None)
+            how = f" (psnr.data_range={cfg.psnr.data_range})" if rescore else ""
+            print(f"[dasip] checkpoint {cfg.checkpoint}: arch_psnr={psnr:.2f} dB{how}")
             return psnr
         extra = {}
         if cfg.record is not None:
@@ -104,6 +108,16 @@ def evaluate(cfg: DictConfig) -> float | None:
         _fail(e)
     _exit_if_failed(record)
     return record.arch_psnr
+
+
+def _given_on_command_line(group: str) -> bool:
+    """Whether a key of ``group`` (e.g. ``psnr``) was set on the command line."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return False
+    keys = (o.split("=", 1)[0].lstrip("+~") for o in HydraConfig.get().overrides.task)
+    return any(k == group or k.startswith(f"{group}.") for k in keys)
 
 
 class FailedJobs(Callback):

@@ -285,8 +285,9 @@ def config_from_record(cfg: DictConfig, record_path: str | Path) -> DictConfig:
     return cfg
 
 
-def evaluate_checkpoint(cfg: DictConfig, checkpoint: str | Path) -> float:
-    """PSNR of a saved model (``model.pt``) on the validation set, without training."""
+def evaluate_checkpoint(cfg: DictConfig, checkpoint: str | Path, psnr: Any = None) -> float:
+    """PSNR of a saved model (``model.pt``) on the validation set, without training: under the
+    saved config's ``psnr`` convention, or under ``psnr`` (a ``psnr`` config block) when given."""
     path = Path(checkpoint)
     if path.is_dir():
         path = path / MODEL_FILE
@@ -301,7 +302,10 @@ def evaluate_checkpoint(cfg: DictConfig, checkpoint: str | Path) -> float:
         ) from e
     if not isinstance(blob, dict) or not {"state_dict", "genotype", "config"} <= set(blob):
         raise C.ConfigError(f"checkpoint={checkpoint}: not a dasip model.pt")
-    ctx = build(OmegaConf.create(blob["config"]), path.parent)
+    saved = OmegaConf.create(blob["config"])
+    if psnr is not None:
+        saved.psnr = OmegaConf.merge(saved.psnr, psnr)
+    ctx = build(saved, path.parent)
     if blob["genotype"] is not None:
         net = ctx.space.derived(ctx.op_context(), ctx.space.parse(blob["genotype"]))
     else:  # a network outside the search space (dncnn): its method builds it

@@ -10,7 +10,7 @@ import pytest
 
 from dasip.record import RECORD_FILE, read_record
 from dasip.spaces import SequentialSpace
-from dasip.trial import run_trial
+from dasip.trial import evaluate_checkpoint, run_trial
 
 from ..conftest import FAST, ROOT, compose_cfg
 
@@ -71,6 +71,13 @@ def test_search_py_then_evaluate_record_and_checkpoint(tmp_path):
     assert "arch_psnr=" in out.stdout
     psnr = float(out.stdout.split("arch_psnr=")[1].split()[0])
     assert psnr == pytest.approx(rec["arch_psnr"], abs=0.006)  # printed with 2 decimals
+    # psnr.* on the command line re-scores the same network under another peak convention
+    args = [f"hydra.run.dir={tmp_path / 'ck2'}", f"checkpoint={run}", "psnr.data_range=max"]
+    out = _run("evaluate.py", args, tmp_path)
+    assert "(psnr.data_range=max)" in out.stdout
+    rescored = float(out.stdout.split("arch_psnr=")[1].split()[0])
+    by_max = evaluate_checkpoint(compose_cfg("evaluate"), run, psnr={"data_range": "max"})
+    assert rescored == pytest.approx(by_max, abs=0.006) and abs(rescored - psnr) > 0.1
 
 
 @pytest.mark.slow
