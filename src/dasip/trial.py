@@ -18,7 +18,8 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from . import config as C
-from .methods import METHODS, MethodResult, TrialContext
+from .methods import MethodResult, TrialContext
+from .methods.base import accelerator_device
 from .record import RECORD_FILE, TrialRecord, git_revision, job_key, package_versions, read_record
 
 log = logging.getLogger(__name__)
@@ -81,8 +82,7 @@ def parallel_gpu(cfg: DictConfig) -> int | None:
 
     if _joblib_launcher() is None or cfg.trainer.devices != 1:
         return None
-    accelerator = str(cfg.trainer.accelerator).lower()
-    if accelerator not in ("auto", "gpu", "cuda") or not torch.cuda.is_available():
+    if accelerator_device(str(cfg.trainer.accelerator)).type != "cuda":
         return None
     count = torch.cuda.device_count()
     if count < 2:
@@ -308,14 +308,12 @@ def evaluate_checkpoint(cfg: DictConfig, checkpoint: str | Path, psnr: Any = Non
     ctx = build(saved, path.parent)
     if blob["genotype"] is not None:
         net = ctx.space.derived(ctx.op_context(), ctx.space.parse(blob["genotype"]))
-    else:  # a network outside the search space (dncnn): its method builds it
-        name = ctx.cfg.method.name
-        method = METHODS.get(name)
-        if method is None or method.network is None:
-            raise C.ConfigError(
-                f"checkpoint={checkpoint}: the model has no genotype and method.name={name!r} "
-                "cannot build its network"
-            )
-        net = method.network(ctx)
+    elif ctx.method.network is not None:  # a network outside the search space (dncnn)
+        net = ctx.method.network(ctx)
+    else:
+        raise C.ConfigError(
+            f"checkpoint={checkpoint}: the model has no genotype and "
+            f"method.name={ctx.cfg.method.name!r} cannot build its network"
+        )
     net.load_state_dict(blob["state_dict"])
     return ctx.psnr(net)

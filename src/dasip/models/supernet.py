@@ -194,8 +194,7 @@ class SupernetModule(InverseProblemModule):
             return
         opt_w, opt_a = self.optimizers()
         step = self.steps_done
-        if self.variant.variant == "gdas":
-            self.net.mixing.tau = self.variant.tau(self.current_epoch, self.epochs)
+        self.variant.set_epoch(self.net.mixing, self.current_epoch, self.epochs)
         if not alpha_frozen(self.current_epoch, self.hp):
             set_lr(opt_a, self.hp.alpha_lr * alpha_lr_factor(step, self.total_steps, self.hp))
             alpha_loss = self.alpha_step(batch["alpha"], batch["train"], opt_a)

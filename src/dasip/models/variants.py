@@ -101,6 +101,11 @@ class Variant:
         frac = min(1.0, epoch / (epochs - 1))
         return self.gdas_tau_max - (self.gdas_tau_max - self.gdas_tau_min) * frac
 
+    def set_epoch(self, mixing: Mixing, epoch: int, epochs: int) -> None:
+        """GDAS: the mixing's temperature for ``epoch`` (:meth:`tau`); nothing for the others."""
+        if self.variant == "gdas":
+            mixing.tau = self.tau(epoch, epochs)
+
     def perturbation(self, alpha: torch.Tensor) -> torch.Tensor | None:
         """SDARTS-RS: ``U[-epsilon, epsilon]`` noise for the mixing weights of one weight step
         (from the global stream, so a seed reproduces it); ``None`` for the other variants."""
