@@ -2,16 +2,21 @@
 eager path of the first release, in one run (these machines are noisy: compare within a run).
 
     python benchmarks/bench_trial.py [--epochs 50] [--retrain-epochs 50] [--threads N]
-                                     [--paths first,default,compiled] [overrides...]
+                                     [--paths first,eager,default,default] [--cold]
+                                     [overrides...]
 
-Paths:
+Paths (a path named twice runs twice, in the same process):
   first     the first release's step: 1D convolutions (oneDNN) in the small CNNs and the blur,
             supernet validation every epoch (reproduced here by switching those pieces back)
-  default   today's defaults: the CNNs and the blur as matrix products, validation every
-            ``trainer.check_val_every_n_epoch`` epochs (the one-shot score is computed after
-            the search either way)
-  compiled  the defaults plus ``compile.search=true`` (torch.compile of the supernet; its
-            compile time is part of the search time; run it twice to see Inductor's cache)
+  eager     today's step without compiling (``compile.search=false``): the CNNs and the blur
+            as matrix products, validation every ``trainer.check_val_every_n_epoch`` epochs
+            (the one-shot score is computed after the search either way)
+  default   today's defaults: ``compile.search=auto`` compiles the supernet's blocks on the
+            CPU (its compile time is part of the search time; a second ``default`` in the same
+            process reuses the compiled graphs, as every later trial of a multirun does)
+
+``--cold`` points Inductor's on-disk cache (``TORCHINDUCTOR_CACHE_DIR``) at an empty folder, so
+the first compile starts from nothing, as on a fresh machine.
 
 Prints seconds per search step (one alpha step + one weight step, validation included), per
 retraining step and per trial for each path, and the ratios to ``first``. Results are recorded
@@ -32,7 +37,7 @@ from pathlib import Path
 
 os.environ.setdefault("WANDB_MODE", "disabled")
 ROOT = Path(__file__).resolve().parents[1]
-PATHS = ("first", "default", "compiled")
+PATHS = ("first", "eager", "default")
 
 
 @contextlib.contextmanager
@@ -47,7 +52,7 @@ def first_release() -> Iterator[list[str]]:
     forward, dense = cnn.SmallCNN.forward, blur.DENSE_MAX_LENGTH
     cnn.SmallCNN.forward, blur.DENSE_MAX_LENGTH = nn.Sequential.forward, 0
     try:
-        yield ["trainer.check_val_every_n_epoch=1"]
+        yield ["trainer.check_val_every_n_epoch=1", "compile.search=false"]
     finally:
         cnn.SmallCNN.forward, blur.DENSE_MAX_LENGTH = forward, dense
 
@@ -59,8 +64,8 @@ def run(path: str, overrides: list[str]):
 
     ctx = first_release() if path == "first" else contextlib.nullcontext([])
     with ctx as extra:
-        if path == "compiled":
-            extra = ["compile.search=true"]
+        if path == "eager":
+            extra = ["compile.search=false"]
         with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
             cfg = compose(config_name="search", overrides=[*overrides, *extra])
         with tempfile.TemporaryDirectory() as tmp:
@@ -74,13 +79,18 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=50)
     ap.add_argument("--retrain-epochs", type=int, default=50)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    ap.add_argument("--paths", default="first,default", help=f"comma-separated, of {PATHS}")
+    ap.add_argument(
+        "--paths", default="first,eager,default,default", help=f"comma-separated, of {PATHS}"
+    )
+    ap.add_argument("--cold", action="store_true", help="start from an empty Inductor cache")
     ap.add_argument("overrides", nargs="*", help="extra Hydra overrides, e.g. data=downsampling")
     args = ap.parse_args()
     paths = [p for p in args.paths.split(",") if p]
     if not paths or any(p not in PATHS for p in paths):
         ap.error(f"--paths {args.paths!r}: choose from {', '.join(PATHS)}")
 
+    if args.cold:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="inductor-cold-")
     import torch
 
     if args.threads:
@@ -98,25 +108,29 @@ def main() -> None:
     )
     print(f"overrides: {' '.join(overrides)}")
     rows = {}
-    for path in paths:
+    for i, path in enumerate(paths):
         rec, wall = run(path, overrides)
+        label = path if path not in paths[:i] else f"{path}#{paths[:i].count(path) + 1}"
         steps = rec.config["data"]["batches_per_epoch"]
         search_ms = 1000 * rec.search_time_s / (args.epochs * steps)
         retrain_ms = 1000 * rec.train_time_s / max(1, args.retrain_epochs * steps)
-        rows[path] = (rec.search_time_s, wall)
+        rows[label] = (rec.search_time_s, wall)
         print(
-            f"{path:9s} status={rec.status} genotype={rec.genotype} "
-            f"one_shot={rec.one_shot_psnr:.2f} dB arch={rec.arch_psnr:.2f} dB\n"
+            f"{label:9s} status={rec.status} genotype={rec.genotype} "
+            f"one_shot={rec.one_shot_psnr:.2f} dB arch={rec.arch_psnr:.2f} dB "
+            f"compiled={rec.extra.get('compiled')}\n"
             f"          search {rec.search_time_s:7.2f} s = {search_ms:6.1f} ms/step | "
             f"retrain {rec.train_time_s:6.2f} s = {retrain_ms:5.1f} ms/step | trial {wall:7.2f} s"
         )
         sys.stdout.flush()
-    if "first" in rows:
-        base_search, base_wall = rows["first"]
+    for base in ("first", "eager"):
+        if base not in rows:
+            continue
+        base_search, base_wall = rows[base]
         for path, (search, wall) in rows.items():
-            if path != "first":
+            if path != base and not (base == "eager" and path == "first"):
                 print(
-                    f"{path} vs first: search {base_search / search:.2f}x faster, "
+                    f"{path} vs {base}: search {base_search / search:.2f}x faster, "
                     f"trial {base_wall / wall:.2f}x faster"
                 )
 

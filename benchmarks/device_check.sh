@@ -39,10 +39,14 @@ step "one default trial on the GPU (python search.py, trainer.accelerator=auto)"
 timeout 400 $PY search.py logger=none trainer.enable_progress_bar=false \
     hydra.run.dir="$OUT/default-trial" 2>&1 | grep -E "^\[dasip\]|dasip: error|Error" | tee "$OUT/default-trial.txt"
 
-step "bench_trial.py: GPU, then CPU (1 thread), the same 10+10 epochs"
-timeout 300 $PY benchmarks/bench_trial.py --epochs 10 --retrain-epochs 10 trainer.accelerator=gpu 2>&1 \
+step "bench_trial.py: GPU, then CPU (1 thread), the same 10+10 epochs; default = compiled blocks"
+# compile.search=true: at 10 epochs auto would stay eager (and it always does on a GPU); the
+# second 'default' reuses the compiled graphs, as later trials of a multirun do
+timeout 300 $PY benchmarks/bench_trial.py --epochs 10 --retrain-epochs 10 --cold \
+    --paths first,eager,default,default trainer.accelerator=gpu compile.search=true 2>&1 \
     | grep -vE "^(GPU|TPU|HPU|LOCAL_RANK|💡)" | tee "$OUT/bench-gpu.txt"
-timeout 300 $PY benchmarks/bench_trial.py --epochs 10 --retrain-epochs 10 --threads 1 trainer.accelerator=cpu 2>&1 \
+timeout 300 $PY benchmarks/bench_trial.py --epochs 10 --retrain-epochs 10 --threads 1 --cold \
+    --paths first,eager,default,default trainer.accelerator=cpu compile.search=true 2>&1 \
     | grep -vE "^(GPU|TPU|HPU|LOCAL_RANK|💡)" | tee "$OUT/bench-cpu.txt"
 
 step "a study on the one GPU: trials per hour with 1, 4 and 8 trials sharing it (hydra/launcher=local)"

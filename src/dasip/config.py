@@ -146,6 +146,16 @@ def boolean() -> Rule:
     return Rule(check, ("abc", 2, None, [True]))
 
 
+def switch() -> Rule:
+    """``true``, ``false`` or ``auto`` (the program decides; the docs say how)."""
+
+    def check(key: str, v: Any) -> None:
+        if not (isinstance(v, bool) or v == "auto"):
+            _fail(key, v, "true, false, auto")
+
+    return Rule(check, ("abc", 2, None, [True]))
+
+
 def choice(*allowed: Any, nullable: bool = False) -> Rule:
     def check(key: str, v: Any) -> None:
         if v is None and nullable:
@@ -279,8 +289,9 @@ RULES: dict[str, Rule] = {
     "num_threads": integer(min=1, nullable=True),
     "save_model": boolean(),
     "setup": string(),
-    "compile.search": boolean(),
-    "compile.retrain": boolean(),
+    "compile.search": switch(),
+    "compile.retrain": switch(),
+    "compile.min_steps": integer(min=0),
     "raise_on_failure": boolean(),
     "resume": boolean(),
     # evaluate.py

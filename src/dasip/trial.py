@@ -153,7 +153,10 @@ def run_trial(
     try:
         loggers = ctx.loggers = build_loggers(cfg, ctx.logger_factories, run_dir, run_name(cfg))
         record.extra["threads"] = torch.get_num_threads()
-        result = ctx.method.run(ctx)
+        try:
+            result = ctx.method.run(ctx)
+        finally:
+            record.extra["compiled"] = list(ctx.compiled)
         _fill(record, result)
         if result.network is not None and cfg.save_model:
             save_model(result.network, record, run_dir / MODEL_FILE)

@@ -55,9 +55,10 @@ def test_grads_only_for_freezes_the_rest_and_restores_it():
 @pytest.mark.slow
 def test_compiled_search_finds_what_the_eager_search_finds(tmp_path):
     """``compile.search=true`` changes the speed, not the result: same genotype, PSNRs within
-    0.05 dB (the noise op draws from torch's generator either way)."""
-    small = ["space.n_layers=1", "ops.names=[grad,noise]", "epochs=3", "retrain_epochs=1", "seed=4",
-             "hparams.alpha_warmup=false"]  # fmt: skip
+    0.05 dB (the noise op draws from torch's generator either way), the same Hessian
+    eigenvalues (their double backward runs eagerly inside the compiled network)."""
+    small = ["space.n_layers=2", "ops.names=[grad,noise]", "epochs=3", "retrain_epochs=1", "seed=4",
+             "hparams.alpha_warmup=false", "method.hessian=true", "method.hessian_iters=3"]  # fmt: skip
     records = {}
     for compiled in ("false", "true"):
         run_dir = tmp_path / compiled
@@ -71,14 +72,87 @@ def test_compiled_search_finds_what_the_eager_search_finds(tmp_path):
         records[compiled] = json.loads((run_dir / RECORD_FILE).read_text())
         if compiled == "false":
             assert not list((tmp_path / "inductor").rglob("*.py"))
-    # Inductor really compiled the supernet (no silent fallback to eager)
+    # Inductor really compiled the supernet's blocks (no silent fallback to eager)
     assert list((tmp_path / "inductor").rglob("*.py")), "nothing compiled"
     eager, compiled = records["false"], records["true"]
     assert compiled["config"]["compile"]["search"] is True
+    assert (eager["extra"]["compiled"], compiled["extra"]["compiled"]) == ([], ["search"])
+    assert "compiling 2 blocks" in (tmp_path / "true" / "search.log").read_text()
     assert compiled["status"] == eager["status"] == "ok"
     assert compiled["genotype"] == eager["genotype"]
     assert compiled["one_shot_psnr"] == pytest.approx(eager["one_shot_psnr"], abs=0.05)
     assert compiled["arch_psnr"] == pytest.approx(eager["arch_psnr"], abs=0.05)
+    values = eager["extra"]["hessian_eigenvalues"]
+    assert len(values) == 3 and all(v > 0 for v in values)
+    assert compiled["extra"]["hessian_eigenvalues"] == pytest.approx(values, rel=1e-3)
+
+
+def test_compile_units_are_the_repeated_blocks():
+    """A supernet compiles its mixed ops, a derived network its ops, anything else whole: blocks
+    of one kind share their compiled graphs."""
+    from dasip.methods.base import compile_units
+    from dasip.ops import OpContext, Operation
+    from dasip.physics import Blur1d
+    from dasip.spaces import CellSpace, SequentialSpace
+    from dasip.spaces.mixed import MixedOp
+
+    ctx = OpContext(Blur1d(), width=4)
+    space = SequentialSpace(3)
+    units = compile_units(space.supernet(ctx, ["grad", "net", "roll"]))
+    assert len(units) == 3 and all(isinstance(u, MixedOp) for u in units)
+    derived = space.derived(ctx, space.parse("grad-net-roll"))
+    assert compile_units(derived) == list(derived.layers)
+    assert all(isinstance(u, MixedOp) for u in compile_units(CellSpace().supernet(ctx, ["grad", "zero"])))
+    plain = torch.nn.Sequential(torch.nn.Linear(2, 2))
+    assert compile_units(plain) == [plain]
+    assert not any(isinstance(u, Operation) for u in units)
+
+
+def test_auto_compiles_long_cpu_searches_only(monkeypatch):
+    from dasip.methods import base
+
+    cpu = torch.device("cpu")
+    assert base.auto_compile(950, 500, cpu)[0] is (base.cpp_compiler() is not None)
+    assert base.auto_compile(499, 500, cpu) == (False, "auto: eager, 499 steps < compile.min_steps=500")
+    assert base.auto_compile(950, 500, torch.device("cuda", 0))[0] is False
+    monkeypatch.setattr(base, "cpp_compiler", lambda: None)
+    assert base.auto_compile(950, 500, cpu) == (False, "auto: eager, no C++ compiler for Inductor found")
+    monkeypatch.setattr(base, "can_run_eagerly_inside_compiled", lambda: False)
+    assert "older than 2.6" in base.auto_compile(950, 500, cpu)[1]
+
+
+def test_auto_decides_per_fit_from_its_steps(tmp_path, monkeypatch):
+    """``compile.search=auto`` (the default) compiles a search of ``compile.min_steps`` steps or
+    more, never a retraining (``compile.retrain=false``), and the record says what it compiled."""
+    from dasip.methods import base
+    from dasip.trial import build
+
+    compiled = []
+    monkeypatch.setattr(base, "compile_in_place", lambda net: compiled.append(net) or 1)
+    monkeypatch.setattr(base, "cpp_compiler", lambda: "g++")
+    cfg = compose_cfg(overrides=["compile.min_steps=6"])  # FAST: 2 epochs x 3 batches
+    assert cfg.compile.search == "auto" and cfg.compile.retrain is False
+    ctx = build(cfg, tmp_path)
+    assert ctx.compile_decision("search", 2) == (True, "auto: 6 steps >= compile.min_steps=6")
+    assert ctx.compile_decision("search", 1)[0] is False
+    assert ctx.compile_decision("retrain", 100) == (False, "false")
+    rec = run_trial(cfg, tmp_path / "run")
+    assert rec.status == "ok" and rec.extra["compiled"] == ["search"] and len(compiled) == 1
+    rec = run_trial(compose_cfg(overrides=["compile.min_steps=7"]), tmp_path / "run7")
+    assert rec.extra["compiled"] == [] and len(compiled) == 1
+
+
+def test_hessian_with_compile_needs_a_torch_that_runs_eagerly_inside(monkeypatch, tmp_path):
+    from dasip.config import ConfigError
+    from dasip.methods import base
+    from dasip.trial import build
+
+    monkeypatch.setattr(base, "can_run_eagerly_inside_compiled", lambda: False)
+    cfg = compose_cfg(overrides=["compile.search=true", "method.hessian=true"])
+    with pytest.raises(ConfigError, match=r"compile\.search=true cannot track the Hessian"):
+        build(cfg, tmp_path)
+    build(compose_cfg(overrides=["compile.search=auto", "method.hessian=true"]), tmp_path)
+    build(compose_cfg(overrides=["compile.search=true"]), tmp_path)
 
 
 def test_the_fast_signal_layout_finds_what_the_convolutions_find(tmp_path, monkeypatch):

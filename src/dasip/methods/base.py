@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import logging
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,8 @@ from ..loggers import logger_factories
 from ..metrics import evaluate_psnr
 from ..models import ArchitectureModule, HParams
 from ..physics import LinearOperator
+
+log = logging.getLogger(__name__)
 
 #: the phases a method may declare, in the order they run
 PHASES = ("pretrain", "search", "candidates", "retrain")
@@ -101,17 +105,89 @@ class ValidateLastEpoch(pl.Callback):
             trainer.check_val_every_n_epoch = 1
 
 
-def compile_in_place(net: torch.nn.Module) -> None:
-    """``torch.compile`` the forward pass of ``net`` in place (its parameters and state dict
-    are unchanged). Random ops in the compiled graph draw from torch's generator as eager ones
-    do (``fallback_random``), so a seed gives the same noise compiled or not; where compiling
-    fails (no C++ compiler, say), dynamo warns and the network runs eagerly."""
+#: what ``compile.search`` and ``compile.retrain`` accept
+COMPILE_SETTINGS = (True, False, "auto")
+
+
+def compile_units(net: torch.nn.Module) -> list[torch.nn.Module]:
+    """The modules :func:`compile_in_place` compiles: the mixed ops of a supernet (its layers or
+    cell edges), else the ops of a derived network, else the network itself (e.g. DnCNN).
+
+    Blocks of one kind run the same code on their own parameters, which dynamo passes to the
+    compiled graph as inputs: the ten layers of the default supernet share one graph per
+    gradient mode, so compiling costs one block's graphs, not a whole network's (about 20 s
+    instead of 100 s here, docs/benchmarks.md), and the blocks run faster than a compiled whole
+    network did."""
+    from ..ops import Operation
+    from ..spaces.mixed import MixedOp
+
+    for kind in (MixedOp, Operation):
+        found = [m for m in net.modules() if isinstance(m, kind)]
+        if found:
+            return found
+    return [net]
+
+
+def compile_in_place(net: torch.nn.Module) -> int:
+    """``torch.compile`` the blocks of ``net`` in place (:func:`compile_units`; parameters and
+    state dict unchanged) and return how many. Random ops in the compiled graphs draw from
+    torch's generator as eager ones do (``fallback_random``), so a seed gives the same noise
+    compiled or not; where compiling fails (no C++ compiler, say), dynamo warns and the block
+    runs eagerly. The settings are process-wide (dynamo and Inductor have no other)."""
     import torch._dynamo
     import torch._inductor.config
 
     torch._inductor.config.fallback_random = True
-    torch._dynamo.config.suppress_errors = True
-    net.compile(dynamic=False)
+    dynamo = torch._dynamo.config
+    dynamo.suppress_errors = True
+    with warnings.catch_warnings():  # blocks share graphs: always so in torch 2.5+
+        warnings.simplefilter("ignore", FutureWarning)  # (where the flag is deprecated)
+        if getattr(dynamo, "inline_inbuilt_nn_modules", True) is False:
+            dynamo.inline_inbuilt_nn_modules = True
+    # every trial of a multirun process adds graphs (shapes, op sets, gradient modes); past
+    # dynamo's default limit of 8 per function, later trials would quietly run eagerly
+    for name in ("recompile_limit", "cache_size_limit"):
+        if hasattr(dynamo, name):
+            setattr(dynamo, name, max(getattr(dynamo, name), 64))
+            break
+    units = compile_units(net)
+    for module in units:
+        module.compile(dynamic=False)
+    return len(units)
+
+
+def cpp_compiler() -> str | None:
+    """The C++ compiler Inductor would use on the CPU, or ``None`` when there is none."""
+    try:
+        from torch._inductor.cpp_builder import get_cpp_compiler
+
+        return get_cpp_compiler()
+    except Exception:  # no compiler found, or a torch without this helper
+        return None
+
+
+def can_run_eagerly_inside_compiled() -> bool:
+    """Whether this torch can run a compiled network eagerly for a while
+    (``torch.compiler.set_stance``, torch 2.6+): the Hessian eigenvalue's double backward
+    needs it (:func:`dasip.models.hessian.alpha_hessian_eigenvalue`)."""
+    return hasattr(torch.compiler, "set_stance")
+
+
+def auto_compile(steps: int, min_steps: int, device: torch.device) -> tuple[bool, str]:
+    """What ``compile.*=auto`` decides for a fit of ``steps`` optimizer steps, and why.
+
+    Compiling pays back after a few hundred steps on the CPU (its ~20 s are a one-time cost per
+    process and the on-disk cache shortens later processes' compiles). GPU speed-ups have not
+    been measured yet, so a GPU trial stays eager unless ``compile.*=true``."""
+    if device.type != "cpu":
+        return False, f"auto: eager on {device.type} (set true to compile there)"
+    if steps < min_steps:
+        return False, f"auto: eager, {steps} steps < compile.min_steps={min_steps}"
+    if not can_run_eagerly_inside_compiled():
+        return False, f"auto: eager, torch {torch.__version__} is older than 2.6"
+    if cpp_compiler() is None:
+        return False, "auto: eager, no C++ compiler for Inductor found"
+    return True, f"auto: {steps} steps >= compile.min_steps={min_steps}"
 
 
 class TrialContext:
@@ -165,8 +241,26 @@ class TrialContext:
             with C.errors_name("method.arch"):
                 self.arch = self.space.parse(C.arch_value(cfg.method.arch), key="method.arch")
         self.phases = self.method.phases(cfg)
+        self._check_compile()
+        #: the phases whose networks were compiled (``compile.*``), in the order they ran
+        self.compiled: list[str] = []
         self._trainer = C.partial_of("trainer", cfg.trainer)
         self.logger_factories = logger_factories(cfg)
+
+    def _check_compile(self) -> None:
+        from ..models.variants import Variant
+
+        search = self.cfg.compile.search
+        if (
+            search is True
+            and not can_run_eagerly_inside_compiled()
+            and Variant.from_config(self.cfg.method).tracks_hessian
+        ):
+            raise C.ConfigError(
+                f"compile.search=true cannot track the Hessian eigenvalue (method.hessian, "
+                f"darts_es) with torch {torch.__version__}: its double backward runs eagerly, "
+                f"which needs torch 2.6+; allowed: compile.search=false or auto"
+            )
 
     # -- building blocks -------------------------------------------------------------------
     def op_context(self):
@@ -178,11 +272,27 @@ class TrialContext:
     def fit(self, module: pl.LightningModule, epochs: int) -> pl.Trainer:
         """Train ``module`` for ``epochs`` epochs on the trial's data (fresh streams of the
         seed) with the trial's trainer, loggers and callbacks."""
-        if self.cfg.compile["search" if module.phase == "search" else "retrain"]:
-            compile_in_place(module.net)
+        key = "search" if module.phase == "search" else "retrain"
+        compiled, why = self.compile_decision(key, epochs)
+        if compiled:
+            n = compile_in_place(module.net)
+            self.compiled.append(module.phase)
+            log.info("%s: compiling %d blocks of the network (compile.%s=%s)", module.phase, n,
+                     key, why)  # fmt: skip
+        elif self.cfg.compile[key] == "auto":
+            log.info("%s: not compiled (compile.%s=%s)", module.phase, key, why)
         trainer = self.trainer(epochs)
         trainer.fit(module, datamodule=self.data)
         return trainer
+
+    def compile_decision(self, key: str, epochs: int) -> tuple[bool, str]:
+        """Whether a fit of ``epochs`` epochs compiles its network under ``compile.<key>``
+        (``search`` or ``retrain``), and why."""
+        setting = self.cfg.compile[key]
+        if setting != "auto":
+            return bool(setting), str(setting).lower()
+        steps = int(epochs) * int(self.cfg.data.batches_per_epoch)
+        return auto_compile(steps, int(self.cfg.compile.min_steps), self.device)
 
     def trainer(self, epochs: int, callbacks: list[Any] | None = None) -> pl.Trainer:
         with C.errors_name("trainer"):

@@ -7,7 +7,8 @@ backward through one forward pass): the Hessian itself is never formed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -50,6 +51,19 @@ def power_iteration(
     return float(_dot(v, [t.detach() for t in matvec(v)]))
 
 
+@contextmanager
+def eagerly() -> Iterator[None]:
+    """Compiled modules (``compile.search``) run eagerly inside the block: a compiled graph has
+    no double backward. Needs ``torch.compiler.set_stance`` (torch 2.6+); without it, nothing
+    changes (the trial's config check keeps compiled networks away from this)."""
+    stance = getattr(torch.compiler, "set_stance", None)
+    if stance is None:
+        yield
+        return
+    with stance("force_eager"):
+        yield
+
+
 def alpha_hessian_eigenvalue(
     net: nn.Module, loss_fn: Callable[[Any], torch.Tensor], batch: Any, iters: int = 20
 ) -> float:
@@ -64,7 +78,7 @@ def alpha_hessian_eigenvalue(
     cpu = torch.get_rng_state()
     cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
     try:
-        with preserved(net, []), torch.enable_grad():
+        with preserved(net, []), torch.enable_grad(), eagerly():
             torch.manual_seed(HESSIAN_SEED)
             loss = loss_fn(batch)
             grads = torch.autograd.grad(loss, alphas, create_graph=True)
