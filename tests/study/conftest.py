@@ -113,3 +113,28 @@ def markdown_rows(text: str) -> list[list[str]]:
             if not all(re.fullmatch(r":?-+:?", c) for c in cells):
                 rows.append(cells)
     return rows
+
+
+#: (method, ops) -> architecture PSNRs of seeds 0, 1, ...: DAS beats random search with the
+#: harmful ops (all; one random run degenerate) and matches it with the good ops only; one
+#: fixed trial; a diverged random trial without a PSNR in (random, all) is added by the fixture
+COMPARE_STUDY = {
+    ("das", "all"): [26.0, 27.0, 25.5, 28.0, 26.5],
+    ("random", "all"): [18.0, 20.5, 19.0, 7.0, 21.0],
+    ("das", "good"): [27.0, 28.0, 26.0, 27.5, 26.5],
+    ("random", "good"): [26.8, 27.2, 26.2, 28.1, 26.4],
+    ("fixed", "good"): [25.0],
+}
+
+
+@pytest.fixture
+def compare_study(tmp_path) -> Path:
+    """The records of :data:`COMPARE_STUDY`, one folder per trial."""
+    root = tmp_path / "compare"
+    for (method, ops), values in COMPARE_STUDY.items():
+        for seed, arch in enumerate(values):
+            rec = make_record(seed=seed, method=method, ops=ops, arch=arch)
+            write(root, f"{method}-{ops}-{seed}", rec)
+    rec = make_record(seed=9, method="random", ops="all", arch=None, status="diverged")
+    write(root, "random-all-9", rec)
+    return root

@@ -200,9 +200,81 @@ def test_cli_options_are_checked(tmp_path, capsys):
         (["--ci", "1.5"], "--ci 1.5: must be between 0 and 1"),
         (["--min-pairs", "1"], "--min-pairs 1: must be at least 2"),
         (["--by", "method,method"], "--by method,method: a key is named twice"),
+        (
+            ["--by", "method,ops", "--compare", "data"],
+            "--compare 'data' is not one of the --by keys; allowed: method, ops",
+        ),
+        (
+            ["--compare", "colour"],
+            "--compare 'colour' is not one of the --by keys; allowed: method",
+        ),
     ):
         with pytest.raises(SystemExit) as e:
             main([str(tmp_path), *args])
         assert e.value.code == 2
         assert f"dasip-report: error: {message}" in capsys.readouterr().err
     assert not (tmp_path / "report").exists()
+
+
+def test_cli_compare_writes_the_comparisons_and_changes_nothing_else(
+    compare_study, tmp_path, capsys
+):
+    out, plain = tmp_path / "cmp", tmp_path / "plain"
+    common = [str(compare_study), "--by", "method,ops", "--n-boot", "200", "--no-pictures"]
+    assert main([*common, "--out", str(out), "--compare", "method"]) == 0
+    assert main([*common, "--out", str(plain)]) == 0
+    for ext in ("csv", "md", "tex"):
+        assert (out / f"comparisons.{ext}").is_file() and not (
+            plain / f"comparisons.{ext}"
+        ).exists()
+    for name in REPORT_FILES[1:]:  # without --compare: the same files, the same bytes
+        assert (out / name).read_bytes() == (plain / name).read_bytes(), name
+
+    comp = pd.read_csv(out / "comparisons.csv", keep_default_na=False, na_values=[""])
+    assert len(comp) == 8  # (all: das-random) + (good: das-fixed, das-random, fixed-random), x2
+    row = comp[(comp["ops"] == "all") & (comp["subset"] == "all")].iloc[0]
+    assert (row["a"], row["b"], row["n_a"], row["n_b"]) == ("das", "random", 5, 5)
+    assert row["mannwhitney_p"] == pytest.approx(2 / 252) and row["prob_superiority"] == 1.0
+
+    index = (out / "index.md").read_text()
+    heads = [line for line in index.splitlines() if line.startswith("## ")]
+    assert (
+        heads.index("## Comparisons (`method`)")
+        == heads.index("## One-shot vs architecture PSNR") + 1
+    )
+    assert "`P(a>b)` the chance that a trial of `a` beats one of `b`" in index
+    assert "[CSV](comparisons.csv)" in index and "](comparisons.tex)" in index
+    section = index.split("## Comparisons (`method`)")[1].split("\n## ")[0]
+    md = (out / "comparisons.md").read_text()
+    assert markdown_rows(section) == markdown_rows(md)  # the index shows comparisons.md
+    rows = markdown_rows(md)
+    assert rows[0] == [
+        "ops", "subset", "a", "b", "n_a", "n_b", "median_a", "median_b", "diff [95% CI]",
+        "P(a>b)", "p", "note",
+    ]  # fmt: skip
+    assert rows[1][:8] == ["all", "all", "das", "random", "5", "5", "26.50", "19.00"]
+    assert rows[1][8].startswith("7.50 [") and rows[1][9:11] == ["1.00", "0.0079"]
+    assert rows[3][-1] == "1 trial(s) of fixed: a comparison needs at least 2 on each side"
+    assert "Comparisons" not in (plain / "index.md").read_text()
+    assert "comparisons" not in capsys.readouterr().err
+
+
+def test_comparison_notes_when_there_is_nothing_to_compare(compare_study, tmp_path):
+    df = load_records(compare_study)
+    alone = df[df["method"] == "das"]  # one method: no pair in any op set
+    built = build_report(alone, ReportOptions(by="method,ops", compare="method", n_boot=10))
+    assert built.comparisons is not None and built.comparisons.empty
+    assert (
+        "no group of the other --by keys (ops) has two values of `method`: there is nothing to "
+        "compare" in built.notes
+    )
+    fixed = df[(df["method"] != "random") & (df["ops"] == "good")].copy()
+    fixed = pd.concat([fixed[fixed["method"] == "fixed"], fixed[fixed["method"] == "das"][:1]])
+    built = build_report(fixed, ReportOptions(by="method", compare="method", n_boot=10))
+    assert len(built.comparisons) == 2 and (built.comparisons["n_a"] == 1).all()
+    assert any(
+        "no pair of `method` values has 2 or more scored trials on each side" in n
+        for n in built.notes
+    )
+    report = render_report(built, tmp_path / "r")
+    assert report.tables["comparisons"]["md"].is_file()

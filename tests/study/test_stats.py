@@ -15,6 +15,9 @@ from dasip.study import (
     StudyError,
     best_and_worst,
     bootstrap_ci,
+    bootstrap_diff_ci,
+    compare,
+    comparison_table,
     correlate,
     correlation_table,
     format_min_sec,
@@ -22,7 +25,7 @@ from dasip.study import (
     setting_table,
 )
 
-from .conftest import HAND_ALL, HAND_GOOD
+from .conftest import COMPARE_STUDY, HAND_ALL, HAND_GOOD
 
 
 def _row(frame, **keys):
@@ -204,6 +207,10 @@ def test_options_are_checked_when_made():
         ({"min_pairs": 1}, "--min-pairs 1: must be at least 2"),
         ({"degenerate_on": "both"}, "'both' is not allowed; allowed: either, arch, one_shot"),
         ({"by": "method,ops,method"}, "a key is named twice"),
+        (
+            {"by": "method,ops", "compare": "space"},
+            "--compare 'space' is not one of the --by keys; allowed: method, ops",
+        ),
     ):
         with pytest.raises(StudyError, match=re.escape(message)):
             ReportOptions(**bad)
@@ -214,3 +221,97 @@ def test_min_pairs_of_the_options_decides_a_correlation():
     assert math.isfinite(correlate(x, y)["pearson"])
     res = correlate(x, y, ReportOptions(min_pairs=4))
     assert math.isnan(res["pearson"]) and res["note"] == "3 pair(s): a correlation needs at least 4"
+
+
+# -- comparisons --------------------------------------------------------------------------------
+def test_compare_by_hand():
+    res = compare(np.array([1.0, 2.0, 3.0]), np.array([0.0, 0.0, 0.0]))
+    assert (res["n_a"], res["n_b"], res["median_a"], res["median_b"]) == (3, 3, 2.0, 0.0)
+    assert res["diff"] == 2.0 and res["mannwhitney_u"] == 9.0 and res["prob_superiority"] == 1.0
+    assert res["note"] == ""
+    # b tied: scipy's normal approximation with tie correction and continuity correction
+    var = 3 * 3 / 12 * (7 - (3**3 - 3) / (6 * 5))
+    assert res["mannwhitney_p"] == pytest.approx(2 * sps.norm.sf((9 - 4.5 - 0.5) / math.sqrt(var)))
+    assert res["mannwhitney_p"] == sps.mannwhitneyu([1, 2, 3], [0, 0, 0]).pvalue
+    assert 1.0 <= res["diff_lo"] <= res["diff_hi"] <= 3.0  # b's median is always 0
+
+    # no ties: the exact test, 2 of the C(6, 3) = 20 splits are as extreme
+    res = compare(np.array([4.0, 5.0, 6.0]), np.array([1.0, 2.0, 3.0]))
+    assert res["mannwhitney_p"] == pytest.approx(0.1) and res["prob_superiority"] == 1.0
+    back = compare(np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0, 6.0]))
+    assert back["prob_superiority"] == 0.0 and back["diff"] == -3.0
+    assert back["mannwhitney_p"] == pytest.approx(0.1)
+    # a tie counts 1/2: of the 4 pairs (1,2) (1,3) (2,2) (2,3) only (2,2) is not a loss
+    assert compare(np.array([1.0, 2.0]), np.array([2.0, 3.0]))["prob_superiority"] == 0.125
+
+
+def test_bootstrap_of_the_median_difference_by_hand():
+    a, b = np.array([25.0, 27.5, 26.0, 30.0]), np.array([24.0, 26.5, 25.0, 23.0, 28.0])
+    n_boot, seed = 300, 4
+    out = bootstrap_diff_ci(a, b, ReportOptions(n_boot=n_boot, seed=seed, ci=0.9))
+    rng = np.random.default_rng(seed)  # the documented rule: a's resamples, then b's
+    ia, ib = rng.integers(0, 4, size=(n_boot, 4)), rng.integers(0, 5, size=(n_boot, 5))
+    diffs = [np.median(a[i]) - np.median(b[j]) for i, j in zip(ia, ib, strict=True)]
+    assert out["diff_lo"] == pytest.approx(np.percentile(diffs, 5), abs=1e-12)
+    assert out["diff_hi"] == pytest.approx(np.percentile(diffs, 95), abs=1e-12)
+    assert (
+        compare(a, b, ReportOptions(n_boot=n_boot, seed=seed, ci=0.9))["diff_lo"] == out["diff_lo"]
+    )
+    assert bootstrap_diff_ci(a, b, ReportOptions(n_boot=n_boot, seed=seed + 1)) != out
+
+
+def test_comparisons_better_with_harmful_ops_equal_with_good_ops(compare_study):
+    df = load_records(compare_study)
+    comp = comparison_table(df, ReportOptions(by="method,ops", compare="method", n_boot=500))
+    assert list(comp.columns[:3]) == ["ops", "subset", "a"]
+    # pairs in the setting table's order (das, fixed, random), each once, two subsets each
+    assert list(zip(comp["ops"], comp["a"], comp["b"], strict=True))[::2] == [
+        ("all", "das", "random"), ("good", "das", "fixed"), ("good", "das", "random"),
+        ("good", "fixed", "random"),
+    ]  # fmt: skip
+
+    das, rnd = COMPARE_STUDY[("das", "all")], COMPARE_STUDY[("random", "all")]
+    row = _row(comp, ops="all", subset="all")
+    assert (row["n_a"], row["n_b"]) == (5, 5)  # the diverged random trial has no PSNR
+    assert row["median_a"] == np.median(das) == 26.5 and row["median_b"] == np.median(rnd) == 19.0
+    assert row["diff"] == 7.5 and row["prob_superiority"] == 1.0 and row["mannwhitney_u"] == 25
+    assert row["mannwhitney_p"] == pytest.approx(2 / math.comb(10, 5))  # exact, no ties
+    assert row["diff_lo"] > 0  # every resample: a's median >= 25.5, b's <= 21
+    nd = _row(comp, ops="all", subset="non-degenerate")  # random's 7.0 dB run left out
+    assert (nd["n_a"], nd["n_b"], nd["median_b"]) == (5, 4, 19.75)
+    assert nd["mannwhitney_p"] == pytest.approx(2 / math.comb(9, 4))
+
+    same = _row(comp, ops="good", a="das", b="random", subset="all")
+    assert same["diff"] == pytest.approx(0.2) and same["prob_superiority"] == 13 / 25
+    assert same["mannwhitney_p"] > 0.5
+    assert same["diff_lo"] < 0 < same["diff_hi"]
+
+    for b in ("fixed", "random"):  # one fixed trial: no statistics, a note
+        a = "das" if b == "fixed" else "fixed"
+        short = _row(comp, ops="good", a=a, b=b, subset="all")
+        assert short["note"] == "1 trial(s) of fixed: a comparison needs at least 2 on each side"
+        assert all(math.isnan(short[c]) for c in ("median_a", "diff", "mannwhitney_p"))
+
+
+def test_comparison_pairs_follow_the_setting_table_order(compare_study):
+    df = load_records(compare_study)
+    options = ReportOptions(by="ops,method", compare="method", n_boot=10)
+    # by ops first: (all, das), (all, random), (good, das), (good, fixed), (good, random)
+    assert list(dict.fromkeys(setting_table(df, options)["method"])) == ["das", "random", "fixed"]
+    comp = comparison_table(df, options)
+    good = comp[(comp["ops"] == "good") & (comp["subset"] == "all")]
+    assert list(zip(good["a"], good["b"], strict=True)) == [
+        ("das", "random"), ("das", "fixed"), ("random", "fixed"),
+    ]  # fmt: skip
+    assert good.iloc[2]["note"].startswith("1 trial(s) of fixed")
+    with pytest.raises(StudyError, match="give --compare KEY"):
+        comparison_table(df, ReportOptions(by="ops,method"))
+
+
+def test_a_side_with_too_few_trials_says_which():
+    res = compare(np.array([20.0]), np.array([]), labels=("das", "random"))
+    assert (res["n_a"], res["n_b"]) == (1, 0)
+    assert res["note"] == (
+        "1 trial(s) of das, 0 trial(s) of random: a comparison needs at least 2 on each side"
+    )
+    assert math.isnan(res["prob_superiority"]) and math.isnan(res["diff_lo"])

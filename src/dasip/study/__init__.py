@@ -1,10 +1,10 @@
 """Studies: read the trial records of many runs and compute what the paper reports.
 
 ``load_records`` (folders) / ``load_wandb`` (W&B runs) give one DataFrame row per trial;
-``setting_table`` and ``correlation_table`` give the numbers; ``scatter_figure``,
-``draw_architecture`` and ``eigenvalue_figure`` (Hessian eigenvalue trajectories) the pictures;
-``build_report`` all of it as data and ``write_report`` as files with an ``index.md``, every
-step reading one ``ReportOptions``. The rules (reruns, NaN
+``setting_table``, ``correlation_table`` and ``comparison_table`` give the numbers;
+``scatter_figure``, ``draw_architecture`` and ``eigenvalue_figure`` (Hessian eigenvalue
+trajectories) the pictures; ``build_report`` all of it as data and ``write_report`` as files
+with an ``index.md``, every step reading one ``ReportOptions``. The rules (reruns, NaN
 trials, degenerate runs, bootstrap) are in docs/study.md.
 """
 
@@ -18,13 +18,22 @@ from .render import Report, render_report, write_report
 from .stats import (
     best_and_worst,
     bootstrap_ci,
+    bootstrap_diff_ci,
+    compare,
+    comparison_table,
     correlate,
     correlation_table,
     format_min_sec,
     mixed_settings,
     setting_table,
 )
-from .tables import display_correlations, display_table, to_latex, to_markdown
+from .tables import (
+    display_comparisons,
+    display_correlations,
+    display_table,
+    to_latex,
+    to_markdown,
+)
 from .trajectories import eigenvalue_figure, eigenvalue_trajectories
 
 __all__ = [
@@ -37,10 +46,14 @@ __all__ = [
     "StudyReport",
     "best_and_worst",
     "bootstrap_ci",
+    "bootstrap_diff_ci",
     "build_report",
     "combine_records",
+    "compare",
+    "comparison_table",
     "correlate",
     "correlation_table",
+    "display_comparisons",
     "display_correlations",
     "display_table",
     "draw_architecture",

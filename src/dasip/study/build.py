@@ -14,7 +14,14 @@ from .draw import draw_architecture, parse_genotype
 from .options import DEFAULT_OPTIONS, ReportOptions
 from .plots import hue_palette, panels, scatter_figure
 from .records import StudyError, with_settings
-from .stats import best_and_worst, correlation_table, mixed_settings, setting_table
+from .stats import (
+    MIN_PER_SIDE,
+    best_and_worst,
+    comparison_table,
+    correlation_table,
+    mixed_settings,
+    setting_table,
+)
 from .tables import format_db, setting_label
 from .trajectories import eigenvalue_figure, eigenvalue_trajectories
 
@@ -51,7 +58,8 @@ class Trajectories:
 @dataclass
 class StudyReport:
     """What a study report shows, computed from its ``trials`` with ``options``: the tables
-    (:func:`setting_table`, with and without degenerate runs), the correlations, the scatter
+    (:func:`setting_table`, with and without degenerate runs), the correlations, the
+    comparisons (:func:`comparison_table`; ``None`` without ``options.compare``), the scatter
     plots, the best and worst architectures, the Hessian eigenvalue trajectories (``None``
     when no record has one) and the notes for the reader."""
 
@@ -65,6 +73,7 @@ class StudyReport:
     picks: list[Pick] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     trajectories: Trajectories | None = None
+    comparisons: pd.DataFrame | None = None
 
 
 def build_report(df: pd.DataFrame, options: ReportOptions = DEFAULT_OPTIONS) -> StudyReport:
@@ -87,6 +96,9 @@ def build_report(df: pd.DataFrame, options: ReportOptions = DEFAULT_OPTIONS) -> 
         has_one_shot=bool(np.isfinite(df["one_shot_psnr"]).any()),
     )
     report.notes += _source_notes(df, by) + _table_notes(report) + _correlation_notes(report)
+    if options.compare is not None:
+        report.comparisons = comparison_table(df, options)
+        report.notes += _comparison_notes(report)
     if report.has_one_shot:
         report.scatters = _scatters(df, options)
     report.picks = _picks(report)
@@ -150,6 +162,26 @@ def _correlation_notes(report: StudyReport) -> list[str]:
             f"no setting has {options.min_pairs} or more trials with both PSNRs (at most "
             f"{int(pairs.max())}); no correlation is computed; run more seeds"
             + (" or group with fewer --by keys" if options.by else "")
+        ]
+    return []
+
+
+def _comparison_notes(report: StudyReport) -> list[str]:
+    comp, key = report.comparisons, report.options.compare
+    if comp is None:
+        return []
+    if comp.empty:
+        other = [k for k in report.options.by if k != key]
+        where = (
+            f"no group of the other --by keys ({', '.join(other)}) has"
+            if other
+            else "the trials do not have"
+        )
+        return [f"{where} two values of `{key}`: there is nothing to compare"]
+    if not np.isfinite(comp["diff"]).any():
+        return [
+            f"no pair of `{key}` values has {MIN_PER_SIDE} or more scored trials on each side; "
+            f"no comparison is computed; run more seeds"
         ]
     return []
 

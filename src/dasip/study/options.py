@@ -1,6 +1,7 @@
-"""What a study report is asked for: the keys that make a setting, the degenerate threshold and
-the correlation options, as one checked :class:`ReportOptions` that every step of a report (the
-tables, the correlations, the figures, the files) reads. The rules are in docs/study.md."""
+"""What a study report is asked for: the keys that make a setting, the degenerate threshold, the
+correlation options and the key to compare, as one checked :class:`ReportOptions` that every
+step of a report (the tables, the correlations, the comparisons, the figures, the files) reads.
+The rules are in docs/study.md."""
 
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ class ReportOptions:
     ``n_boot``, ``seed``, ``ci``: the percentile bootstrap (``--n-boot``, ``--boot-seed``,
     ``--ci``). ``min_pairs``: the fewest pairs a correlation is computed from. ``hue``: the key
     coloured within a scatter plot (an op set), when it is one of ``by``. ``pictures``: draw
-    the best and worst architecture of each setting.
+    the best and worst architecture of each setting. ``compare``: the ``by`` key whose values
+    are compared pairwise (``--compare``), or None for no comparisons.
     """
 
     by: tuple[str, ...] = DEFAULT_BY
@@ -56,9 +58,17 @@ class ReportOptions:
     min_pairs: int = MIN_PAIRS
     hue: str = "ops"
     pictures: bool = True
+    compare: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by", check_by(self.by))
+        if isinstance(self.compare, str):
+            object.__setattr__(self, "compare", self.compare.strip() or None)
+        if self.compare is not None and self.compare not in self.by:
+            raise StudyError(
+                f"--compare {self.compare!r} is not one of the --by keys; allowed: "
+                f"{', '.join(self.by) or '(none: --by is empty)'}"
+            )
         if self.degenerate_on not in DEGENERATE_ON:
             raise StudyError(
                 f"--degenerate-on {self.degenerate_on!r} is not allowed; allowed: "

@@ -15,7 +15,9 @@ import pandas as pd
 
 from .build import Pick, StudyReport, build_report
 from .options import DEFAULT_OPTIONS, ReportOptions
+from .stats import MIN_PER_SIDE
 from .tables import (
+    display_comparisons,
     display_correlations,
     display_table,
     format_db,
@@ -36,8 +38,9 @@ _DEGENERATE_ON_TEXT = {
 @dataclass
 class Report:
     """What :func:`write_report` wrote: the folder ``out``, its ``index.md``, every file, the
-    table files by stem (``table``, ``table_nondegenerate``, ``correlations``: ``{"csv": path,
-    "md": path, "tex": path}``), and the notes the report has for the reader."""
+    table files by stem (``table``, ``table_nondegenerate``, ``correlations``, with
+    ``--compare`` ``comparisons``: ``{"csv": path, "md": path, "tex": path}``), and the notes
+    the report has for the reader."""
 
     out: Path
     index: Path
@@ -54,7 +57,8 @@ def write_report(
 ) -> Report:
     """Build (:func:`build_report`) and write the study report of the trials in ``df`` (from
     :func:`load_records`) into ``out``: ``table.*`` and ``table_nondegenerate.*`` (Markdown,
-    CSV, LaTeX), ``correlations.*``, ``scatter/*.png|svg``, ``arch/*_best.png|*_worst.png``,
+    CSV, LaTeX), ``correlations.*``, ``comparisons.*`` (with ``options.compare``),
+    ``scatter/*.png|svg``, ``arch/*_best.png|*_worst.png``,
     ``hessian.png|svg|csv`` (when records hold Hessian eigenvalue trajectories) and
     ``index.md``. Each note for the reader is also passed to ``note``."""
     built = build_report(df, options)
@@ -102,6 +106,12 @@ def render_report(built: StudyReport, out: str | Path) -> Report:
             "One-shot vs architecture validation PSNR",
         ),
     }
+    if built.comparisons is not None:
+        tables["comparisons"] = (
+            built.comparisons,
+            display_comparisons(built.comparisons, built.options.ci),
+            f"Architecture validation PSNR, pairwise between the values of {built.options.compare}",
+        )
     for stem, (table, shown, title) in tables.items():
         report.tables[stem] = write_table(table, shown, out / stem, title)
         report.files += report.tables[stem].values()
@@ -225,6 +235,24 @@ def _index(built: StudyReport, report: Report, shown: dict[str, pd.DataFrame]) -
             ]
     else:
         lines += ["No scatter plot: no trial has both a one-shot and an architecture PSNR.", ""]
+
+    if built.comparisons is not None:
+        key = options.compare
+        lines += [
+            f"## Comparisons (`{key}`)",
+            "",
+            f"Each pair of `{key}` values `a`, `b` within a group of the other `--by` keys: "
+            f"`n_a`, `n_b` scored trials, their median architecture PSNR (dB), `diff` = "
+            f"median_a - median_b with a {options.ci:.0%} percentile bootstrap interval "
+            f"({options.n_boot} resamples of each side, seed {options.seed}), `P(a>b)` the "
+            "chance that a trial of `a` beats one of `b` (Mann-Whitney U / (n_a n_b), ties "
+            "count 1/2) and `p` the two-sided Mann-Whitney U test's p-value. `non-degenerate` "
+            f"leaves out trials below {degenerate_db:g} dB, and a pair needs at least "
+            f"{MIN_PER_SIDE} trials on each side (the CSV has U and full precision). "
+            + links("comparisons"),
+            "",
+            to_markdown(shown["comparisons"]),
+        ]
 
     if built.trajectories is not None:
         data = built.trajectories.data

@@ -19,8 +19,9 @@ def _parser() -> argparse.ArgumentParser:
     default = DEFAULT_OPTIONS  # every flag's default is the options' own
     p = argparse.ArgumentParser(
         prog=PROG,
-        description="A study's tables, correlations, scatter plots and architecture pictures "
-        "from its trial records (record.json under run or multirun directories, or W&B runs).",
+        description="A study's tables, correlations, comparisons, scatter plots and architecture "
+        "pictures from its trial records (record.json under run or multirun directories, or W&B "
+        "runs).",
     )
     p.add_argument(
         "paths", nargs="*", metavar="PATH", help="run or multirun directories, or record.json files"
@@ -72,6 +73,13 @@ def _parser() -> argparse.ArgumentParser:
         help="fewest pairs for a correlation (default: %(default)s)",
     )
     p.add_argument(
+        "--compare",
+        metavar="KEY",
+        default=default.compare,
+        help="compare the architecture PSNR pairwise between the values of this --by key, "
+        "within each group of the other keys (default: none)",
+    )
+    p.add_argument(
         "--keep-duplicates", action="store_true", help="count every record, reruns of a job too"
     )
     p.add_argument("--no-pictures", action="store_true", help="skip the architecture pictures")
@@ -97,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ci=args.ci,
             min_pairs=args.min_pairs,
             pictures=not args.no_pictures,
+            compare=args.compare,
         )
     except StudyError as e:
         parser.error(str(e))

@@ -1,5 +1,6 @@
-"""A study's numbers: the per-setting table of architecture PSNRs and the one-shot vs
-architecture correlations with bootstrap confidence intervals. The rules are in docs/study.md.
+"""A study's numbers: the per-setting table of architecture PSNRs, the one-shot vs
+architecture correlations with bootstrap confidence intervals and the pairwise comparisons of
+the architecture PSNR between the values of one setting key. The rules are in docs/study.md.
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable, Sequence
+from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -15,7 +17,7 @@ from scipy import stats as sps
 
 from ..record import JOB_KEY_IGNORE, STATUSES, flatten
 from .options import DEFAULT_BY, DEFAULT_OPTIONS, ReportOptions, check_by
-from .records import with_settings
+from .records import StudyError, with_settings
 
 METHODS = ("pearson", "spearman", "kendall")
 PSNR_STATS = ("max", "mean", "median", "min", "std")
@@ -173,12 +175,19 @@ def bootstrap_ci(
         "spearman": _pearson_rows(sps.rankdata(xb, axis=1), sps.rankdata(yb, axis=1)),
         "kendall": _kendall_rows(xb, yb),
     }
-    q = [100 * (1 - ci) / 2, 100 * (1 + ci) / 2]
     for m, v in values.items():
-        v = v[np.isfinite(v)]
-        lo, hi = np.percentile(v, q) if len(v) else (np.nan, np.nan)
-        out.update({f"{m}_lo": float(lo), f"{m}_hi": float(hi), f"{m}_boot": len(v)})
+        lo, hi, used = _percentile_interval(v, ci)
+        out.update({f"{m}_lo": lo, f"{m}_hi": hi, f"{m}_boot": used})
     return out
+
+
+def _percentile_interval(values: np.ndarray, ci: float) -> tuple[float, float, int]:
+    """The ``(1-ci)/2`` and ``(1+ci)/2`` percentiles (numpy's linear interpolation) of the
+    finite ``values`` of a bootstrap, and how many there are; NaNs when none is."""
+    v = values[np.isfinite(values)]
+    q = [100 * (1 - ci) / 2, 100 * (1 + ci) / 2]
+    lo, hi = np.percentile(v, q) if len(v) else (np.nan, np.nan)
+    return float(lo), float(hi), len(v)
 
 
 def correlate(
@@ -233,6 +242,110 @@ def correlation_table(df: pd.DataFrame, options: ReportOptions = DEFAULT_OPTIONS
     stat_cols = [f"{m}{s}" for m in METHODS for s in ("", "_lo", "_hi", "_p", "_boot")]
     return pd.DataFrame(
         rows, columns=[*by, "subset", "trials", "n", "excluded", *stat_cols, "note"]
+    )
+
+
+# -- comparisons --------------------------------------------------------------------------------
+#: fewest scored trials on each side of a comparison
+MIN_PER_SIDE = 2
+COMPARISON_STATS = (
+    "median_a", "median_b", "diff", "diff_lo", "diff_hi", "prob_superiority", "mannwhitney_u",
+    "mannwhitney_p",
+)  # fmt: skip
+
+
+def bootstrap_diff_ci(
+    a: np.ndarray, b: np.ndarray, options: ReportOptions = DEFAULT_OPTIONS
+) -> dict[str, float]:
+    """Percentile bootstrap interval of ``median(a) - median(b)`` (``n_boot``, ``seed`` and
+    ``ci`` of ``options``).
+
+    Each side is resampled on its own, with replacement, from one generator:
+    ``rng = numpy.random.default_rng(seed)``, ``ia = rng.integers(0, n_a, size=(n_boot, n_a))``,
+    then ``ib = rng.integers(0, n_b, size=(n_boot, n_b))``; the interval is taken as in
+    :func:`bootstrap_ci`."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if not len(a) or not len(b):
+        return {"diff_lo": np.nan, "diff_hi": np.nan}
+    rng = np.random.default_rng(options.seed)
+    ia = rng.integers(0, len(a), size=(options.n_boot, len(a)))
+    ib = rng.integers(0, len(b), size=(options.n_boot, len(b)))
+    diffs = np.median(a[ia], axis=1) - np.median(b[ib], axis=1)
+    lo, hi, _ = _percentile_interval(diffs, options.ci)
+    return {"diff_lo": lo, "diff_hi": hi}
+
+
+def compare(
+    a: np.ndarray,
+    b: np.ndarray,
+    options: ReportOptions = DEFAULT_OPTIONS,
+    labels: tuple[str, str] = ("a", "b"),
+) -> dict[str, Any]:
+    """The architecture PSNRs ``a`` against ``b``: their counts and medians, ``diff`` = median
+    of ``a`` - median of ``b`` with its bootstrap interval (:func:`bootstrap_diff_ci`),
+    ``prob_superiority`` = P(a > b), the Mann-Whitney U of ``a`` over ``b`` divided by
+    ``n_a * n_b`` (a tie counts 1/2), U and its two-sided p-value (scipy's ``mannwhitneyu``).
+
+    With fewer than :data:`MIN_PER_SIDE` values on a side every statistic is NaN and ``note``
+    says which side (named by ``labels``) is short."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    out: dict[str, Any] = {"n_a": len(a), "n_b": len(b)}
+    out.update(dict.fromkeys(COMPARISON_STATS, np.nan), note="")
+    short = [
+        f"{len(v)} trial(s) of {name}"
+        for v, name in zip((a, b), labels, strict=True)
+        if len(v) < MIN_PER_SIDE
+    ]
+    if short:
+        out["note"] = f"{', '.join(short)}: a comparison needs at least {MIN_PER_SIDE} on each side"
+        return out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = sps.mannwhitneyu(a, b, alternative="two-sided")
+    u = float(res.statistic)
+    out.update(
+        median_a=float(np.median(a)),
+        median_b=float(np.median(b)),
+        diff=float(np.median(a) - np.median(b)),
+        prob_superiority=u / (len(a) * len(b)),
+        mannwhitney_u=u,
+        mannwhitney_p=float(res.pvalue),
+    )
+    out.update(bootstrap_diff_ci(a, b, options))
+    return out
+
+
+def comparison_table(df: pd.DataFrame, options: ReportOptions = DEFAULT_OPTIONS) -> pd.DataFrame:
+    """The architecture PSNR compared between the values of ``options.compare`` (a ``--by``
+    key), pairwise (:func:`compare`), within each group of the other ``by`` keys.
+
+    A pair ``(a, b)`` is two values with trials in the group, each unordered pair once, ``a``
+    first in the order of :func:`setting_table`. Each pair has two rows: ``subset='all'`` (the
+    scored trials: finite architecture PSNR) and ``subset='non-degenerate'`` (those at or above
+    ``options.degenerate_db``). The bootstrap restarts from ``options.seed`` for every row.
+    """
+    key = options.compare
+    if key is None:
+        raise StudyError("no key to compare: give --compare KEY (one of the --by keys)")
+    by = list(options.by)
+    other = [k for k in by if k != key]
+    df = with_settings(df, by)
+    order = list(dict.fromkeys(keys[by.index(key)] for keys, _ in _groups(df, by)))
+    rows = []
+    for keys, g in _groups(df, other):
+        present = set(g[key])
+        psnr = {v: g.loc[g[key] == v, "arch_psnr"] for v in order if v in present}
+        for a, b in combinations(psnr, 2):
+            for subset in ("all", "non-degenerate"):
+                sides = [p[np.isfinite(p)] for p in (psnr[a], psnr[b])]
+                if subset == "non-degenerate":
+                    sides = [p[p >= options.degenerate_db] for p in sides]
+                row: dict[str, Any] = dict(zip(other, keys, strict=True))
+                row.update(subset=subset, a=a, b=b)
+                row.update(compare(*(p.to_numpy() for p in sides), options, (str(a), str(b))))
+                rows.append(row)
+    return pd.DataFrame(
+        rows, columns=[*other, "subset", "a", "b", "n_a", "n_b", *COMPARISON_STATS, "note"]
     )
 
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .options import DEGENERATE_DB
@@ -62,6 +63,14 @@ def display_table(table: pd.DataFrame, degenerate_db: float = DEGENERATE_DB) -> 
     return out
 
 
+def _with_interval(values: pd.Series, lo: pd.Series, hi: pd.Series) -> list[str]:
+    """``value [lo, hi]`` cells to 2 decimals; ``'-'`` where the value is NaN."""
+    return [
+        "-" if not math.isfinite(v) else f"{v:.2f} [{fmt(a)}, {fmt(b)}]"
+        for v, a, b in zip(values, lo, hi, strict=True)
+    ]
+
+
 def display_correlations(corr: pd.DataFrame, ci: float = 0.95) -> pd.DataFrame:
     """The correlation table from :func:`correlation_table`: ``coef [lo, hi]`` cells."""
     by = _by_of(corr, "subset")
@@ -70,11 +79,33 @@ def display_correlations(corr: pd.DataFrame, ci: float = 0.95) -> pd.DataFrame:
     out["trials"] = corr["trials"].map(str)
     out["n"] = corr["n"].map(str)
     for m in METHODS:
-        out[f"{_SYMBOL[m]} [{ci:.0%} CI]"] = [
-            "-" if not math.isfinite(v) else f"{v:.2f} [{fmt(lo)}, {fmt(hi)}]"
-            for v, lo, hi in zip(corr[m], corr[f"{m}_lo"], corr[f"{m}_hi"], strict=True)
-        ]
+        out[f"{_SYMBOL[m]} [{ci:.0%} CI]"] = _with_interval(
+            corr[m], corr[f"{m}_lo"], corr[f"{m}_hi"]
+        )
     out["note"] = corr["note"].fillna("")
+    return out
+
+
+def format_p(p: float) -> str:
+    """A p-value to 2 significant digits, without an exponent (``0.000022``); ``'-'`` for NaN."""
+    if not math.isfinite(p):
+        return "-"
+    return np.format_float_positional(p, precision=2, fractional=False, trim="-")
+
+
+def display_comparisons(comp: pd.DataFrame, ci: float = 0.95) -> pd.DataFrame:
+    """The comparison table from :func:`comparison_table`: medians in dB and ``diff [lo, hi]``
+    to 2 decimals, ``P(a>b)`` to 2, the Mann-Whitney p-value to 2 significant digits."""
+    other = _by_of(comp, "subset")
+    out = pd.DataFrame({k: comp[k].map(str) for k in other})
+    for col in ("subset", "a", "b", "n_a", "n_b"):
+        out[col] = comp[col].map(str)
+    out["median_a"] = comp["median_a"].map(fmt)
+    out["median_b"] = comp["median_b"].map(fmt)
+    out[f"diff [{ci:.0%} CI]"] = _with_interval(comp["diff"], comp["diff_lo"], comp["diff_hi"])
+    out["P(a>b)"] = comp["prob_superiority"].map(fmt)
+    out["p"] = comp["mannwhitney_p"].map(format_p)
+    out["note"] = comp["note"].fillna("")
     return out
 
 
