@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import math
 import time
@@ -20,6 +21,7 @@ from ..data import SignalDataModule
 from ..loggers import logger_factories
 from ..metrics import evaluate_psnr
 from ..models import ArchitectureModule, HParams
+from ..models.hessian import can_run_eagerly_inside_compiled
 from ..physics import LinearOperator
 
 log = logging.getLogger(__name__)
@@ -105,10 +107,6 @@ class ValidateLastEpoch(pl.Callback):
             trainer.check_val_every_n_epoch = 1
 
 
-#: what ``compile.search`` and ``compile.retrain`` accept
-COMPILE_SETTINGS = (True, False, "auto")
-
-
 def compile_units(net: torch.nn.Module) -> list[torch.nn.Module]:
     """The modules :func:`compile_in_place` compiles: the mixed ops of a supernet (its layers or
     cell edges), else the ops of a derived network, else the network itself (e.g. DnCNN).
@@ -156,21 +154,16 @@ def compile_in_place(net: torch.nn.Module) -> int:
     return len(units)
 
 
+@functools.cache
 def cpp_compiler() -> str | None:
-    """The C++ compiler Inductor would use on the CPU, or ``None`` when there is none."""
+    """The C++ compiler Inductor would use on the CPU, or ``None`` when there is none (looked
+    up once per process)."""
     try:
         from torch._inductor.cpp_builder import get_cpp_compiler
 
         return get_cpp_compiler()
     except Exception:  # no compiler found, or a torch without this helper
         return None
-
-
-def can_run_eagerly_inside_compiled() -> bool:
-    """Whether this torch can run a compiled network eagerly for a while
-    (``torch.compiler.set_stance``, torch 2.6+): the Hessian eigenvalue's double backward
-    needs it (:func:`dasip.models.hessian.alpha_hessian_eigenvalue`)."""
-    return hasattr(torch.compiler, "set_stance")
 
 
 def auto_compile(steps: int, min_steps: int, device: torch.device) -> tuple[bool, str]:

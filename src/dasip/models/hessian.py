@@ -51,16 +51,22 @@ def power_iteration(
     return float(_dot(v, [t.detach() for t in matvec(v)]))
 
 
+def can_run_eagerly_inside_compiled() -> bool:
+    """Whether this torch can run a compiled network eagerly for a while
+    (``torch.compiler.set_stance``, torch 2.6+): :func:`eagerly` needs it, and so does the
+    eigenvalue of a compiled supernet (its double backward)."""
+    return hasattr(torch.compiler, "set_stance")
+
+
 @contextmanager
 def eagerly() -> Iterator[None]:
     """Compiled modules (``compile.search``) run eagerly inside the block: a compiled graph has
-    no double backward. Needs ``torch.compiler.set_stance`` (torch 2.6+); without it, nothing
-    changes (the trial's config check keeps compiled networks away from this)."""
-    stance = getattr(torch.compiler, "set_stance", None)
-    if stance is None:
+    no double backward. Without :func:`can_run_eagerly_inside_compiled` nothing changes (the
+    trial's config check keeps compiled networks away from this)."""
+    if not can_run_eagerly_inside_compiled():
         yield
         return
-    with stance("force_eager"):
+    with torch.compiler.set_stance("force_eager"):
         yield
 
 
