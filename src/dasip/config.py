@@ -22,10 +22,15 @@ from . import checks
 from .metrics import LOSS_REDUCTIONS, PSNR_PEAKS
 from .models.optim import ALPHA_OPTIMIZERS, ALPHA_SCHEDULERS, PARAM_OPTIMIZERS, HParams
 from .models.variants import SECOND_ORDER_VARIANTS, VARIANTS
-from .ops import OPS, ROLL_DIMS, OpContext
-from .physics import LinearOperator
+from .ops import NOISE_PLACEMENTS, OPS, ROLL_DIMS, OpContext
+from .physics import (
+    INITIAL_ESTIMATES,
+    KERNEL_NORMALIZATIONS,
+    PADDINGS,
+    SIGMA_UNITS,
+    LinearOperator,
+)
 from .spaces import SPACES
-from .spaces.mixed import INITIAL_ESTIMATES
 
 LOGGER_MODES = ("online", "offline", "disabled")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
@@ -305,7 +310,7 @@ RULES: dict[str, Rule] = {
     "data.batch_size": integer(min=1),
     "data.batches_per_epoch": integer(min=1),
     "data.val_size": integer(min=1),
-    "data.val_seed": integer(min=0),
+    "data.val_seed": integer(min=0, nullable=True),
     "data.eval_batch_size": integer(min=1),
     "data.operator._target_": target(),
     "data.operator.kernel_size": integer(min=1, odd=True),
@@ -313,6 +318,9 @@ RULES: dict[str, Rule] = {
     "data.operator.spacing": number(gt=0),
     "data.operator.factor": integer(min=1),
     "data.operator.signal_length": integer(min=1),
+    "data.operator.normalize": choice(*KERNEL_NORMALIZATIONS),
+    "data.operator.sigma_unit": choice(*SIGMA_UNITS),
+    "data.operator.padding": choice(*PADDINGS),
     "data.operator.spatial_dims": choice(1, 2),
     # data: images (BSDS300)
     "data.root": string(),
@@ -327,6 +335,8 @@ RULES: dict[str, Rule] = {
     "ops.kernel_size": integer(min=1, odd=True),
     "ops.tau_init": number(),
     "ops.noise_std": number(ge=0),
+    "ops.noise_placement": choice(*NOISE_PLACEMENTS),
+    "ops.noise_at_eval": boolean(),
     "ops.roll.dims": choice(*ROLL_DIMS),
     "ops.roll.shift": integer(),
     # space
@@ -610,6 +620,9 @@ def op_context(cfg: DictConfig, operator: LinearOperator) -> OpContext:
         noise_std=ops.noise_std,
         roll_dims=ops.roll.dims,
         roll_shift=ops.roll.shift,
+        # keys added after the first release: configs saved before them keep the old behaviour
+        noise_placement=ops.get("noise_placement", "outside"),
+        noise_at_eval=ops.get("noise_at_eval", True),
         initial=cfg.space.initial,
     )
 
