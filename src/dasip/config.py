@@ -299,6 +299,7 @@ RULES: dict[str, Rule] = {
     "compile.min_steps": integer(min=0),
     "raise_on_failure": boolean(),
     "resume": boolean(),
+    "resume_from": strings(),
     # evaluate.py
     "record": string(nullable=True),
     "checkpoint": string(nullable=True),

@@ -200,19 +200,35 @@ def finished_record(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any] | No
     that do not change what is computed); "finished" is any status but ``failed``, so a rerun of
     an interrupted multirun (same ``hydra.sweep.dir``) skips its done jobs and retries the rest.
     """
+    key = job_key({"config": OmegaConf.to_container(cfg, resolve=True)})
     path = Path(run_dir) / RECORD_FILE
-    if not path.is_file():
-        return None
-    try:
-        rec = read_record(path)
-    except (OSError, ValueError):
-        return None  # a half-written or foreign file: run the job again
-    if rec.get("status") == "failed":
-        return None
-    if job_key(rec) != job_key({"config": OmegaConf.to_container(cfg, resolve=True)}):
-        return None
+    rec = None
+    if path.is_file():
+        try:
+            rec = read_record(path)
+        except (OSError, ValueError):
+            rec = None  # a half-written or foreign file: run the job again
+    if rec is not None and rec.get("status") != "failed" and job_key(rec) == key:
+        return rec
+    return _finished_in_results(cfg, key, run_dir)
+
+
+def _finished_in_results(cfg: DictConfig, key: str, run_dir: str | Path) -> dict[str, Any] | None:
+    """The job's finished record in the results files of ``resume_from``, written into
+    ``run_dir`` so that the sweep folder holds it as if the job had run there."""
+    from .study.results import finished_in
+
+    files = list(cfg.get("resume_from") or [])
+    for f in files:
+        if not Path(f).is_file():
+            raise C.ConfigError(f"resume_from: {f}: no such results file")
+    rec = finished_in(files, key)
+    if rec is not None:
+        TrialRecord(**{k: v for k, v in rec.items() if k in _RECORD_KEYS}).write(run_dir)
     return rec
 
+
+_RECORD_KEYS = {f.name for f in dataclasses.fields(TrialRecord)}
 
 #: what a method's result gives its record: every field the two share, less ``extra`` (merged)
 _RESULT_FIELDS = tuple(
