@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from dasip import ground_truth as GT
 from dasip.trial import run_trial
@@ -24,6 +25,9 @@ def gt_cfg(*overrides: str):
 def tiny_table(tmp_path_factory) -> Path:
     """The collected table of the tiny space (its sweep is beside it, in ``sweep/``)."""
     root = tmp_path_factory.mktemp("gt")
+    # one thread, as every test (tests/conftest.py): results change with the number of threads,
+    # and this fixture may run before the per-test setting
+    torch.set_num_threads(1)
     for chunk in (0, 1):
         run_trial(gt_cfg("method.chunks=2", f"method.chunk={chunk}"), root / "sweep" / str(chunk))
     return GT.collect([root / "sweep"], root=root / "tables", command="test")

@@ -266,6 +266,9 @@ def collect(
         "config_hash": info["config_hash"],
         "config": hashed_config(cfg),
         "chunks": int(info["chunks"]),
+        # a PSNR changes with the number of threads (the rounding of reductions): a lookup
+        # equals a retraining run with these
+        "threads": sorted({i.get("threads") for i in infos if i.get("threads") is not None}),
         "jobs": [str(d) for d in jobs],
         "command": command if command is not None else " ".join(sys.argv),
         "commit": git_revision(),

@@ -15,6 +15,7 @@ import logging
 import math
 import time
 
+import torch
 from omegaconf import OmegaConf
 
 from .. import config as C
@@ -63,7 +64,7 @@ def run(ctx: TrialContext) -> MethodResult:
     (ctx.run_dir / GT.JOB_FILE).write_text(
         json.dumps(
             {"config_hash": digest, "chunk": chunk, "chunks": chunks, "seed": ctx.seed,
-             "genotypes": len(genotypes), "config": config},
+             "genotypes": len(genotypes), "threads": torch.get_num_threads(), "config": config},
             indent=1, default=str,
         )
     )  # fmt: skip
