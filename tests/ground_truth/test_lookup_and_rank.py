@@ -50,20 +50,20 @@ def test_a_lookup_equals_a_real_retraining_of_the_same_genotype_and_seed(
         ]
 
 
-def test_a_thousand_seed_lookup_baseline_takes_seconds(tiny_table, tmp_path):
+def test_lookup_trials_train_nothing_and_take_a_fraction_of_a_second(tiny_table, tmp_path):
     table = GT.read_table(tiny_table)
     import time
 
     start = time.perf_counter()
     seen = set()
-    for seed in range(40):
+    for seed in range(20):
         cfg = _cfg("method=random_sampling", f"seed={seed}", "method.score=table",
                    f"method.table={tiny_table}", "save_model=false")  # fmt: skip
         rec = run_trial(cfg, tmp_path / str(seed))
         assert rec.arch_psnr == table.loc[rec.genotype, "arch_psnr"]
         seen.add(rec.genotype)
     assert len(seen) > 4  # the draws differ by seed
-    assert (time.perf_counter() - start) / 40 < 1.0  # no training: well under a second a trial
+    assert (time.perf_counter() - start) / 20 < 1.0  # no training: well under a second a trial
 
 
 @pytest.mark.parametrize(
