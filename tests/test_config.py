@@ -31,7 +31,8 @@ def test_default_config_is_valid():
 
 @pytest.mark.parametrize("option", GROUP_OPTIONS)
 def test_every_group_option_builds(option):
-    cfg = compose_cfg(overrides=[option, "arch=grad*10"] if option == "method=fixed" else [option])
+    needs = {"method=fixed": ["arch=grad*10"], "method=ground_truth": ["ops=good"]}
+    cfg = compose_cfg(overrides=[option, *needs.get(option, [])])
     assert build(cfg, "unused").phases
 
 

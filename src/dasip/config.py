@@ -387,6 +387,12 @@ RULES: dict[str, Rule] = {
     "method.gdas_tau_min": number(gt=0),
     "method.depth": integer(min=2),
     "method.width": integer(min=1),
+    # ground truth (docs/ground_truth.md): its chunks, lookups of the random methods, ranking
+    "method.chunk": integer(min=0),
+    "method.chunks": integer(min=1),
+    "method.score": choice("train", "table"),
+    "method.table": string(nullable=True),
+    "method.rank_space": boolean(),
     # loggers: logger.<entry>.<key>
     "logger.*._target_": target(),
     "logger.*.mode": choice(*LOGGER_MODES),

@@ -46,7 +46,9 @@ class ReportOptions:
     ``--ci``). ``min_pairs``: the fewest pairs a correlation is computed from. ``hue``: the key
     coloured within a scatter plot (an op set), when it is one of ``by``. ``pictures``: draw
     the best and worst architecture of each setting. ``compare``: the ``by`` key whose values
-    are compared pairwise (``--compare``), or None for no comparisons.
+    are compared pairwise (``--compare``), or None for no comparisons. ``ground_truth``: place
+    each trial's architecture in a ground-truth table (``--ground-truth``): ``auto`` (each
+    trial's own table), a table file or ``DATA/SETUP``; None for no such section.
     """
 
     by: tuple[str, ...] = DEFAULT_BY
@@ -59,6 +61,7 @@ class ReportOptions:
     hue: str = "ops"
     pictures: bool = True
     compare: str | None = None
+    ground_truth: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by", check_by(self.by))

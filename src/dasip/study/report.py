@@ -80,6 +80,15 @@ def _parser() -> argparse.ArgumentParser:
         "within each group of the other keys (default: none)",
     )
     p.add_argument(
+        "--ground-truth",
+        nargs="?",
+        const="auto",
+        metavar="TABLE or DATA/SETUP",
+        help="place each trial's architecture among every architecture of a ground-truth table "
+        "(rank, percentile, regret; docs/ground_truth.md): a table file, DATA/SETUP, or without "
+        "a value each trial's own table",
+    )
+    p.add_argument(
         "--keep-duplicates", action="store_true", help="count every record, reruns of a job too"
     )
     p.add_argument("--no-pictures", action="store_true", help="skip the architecture pictures")
@@ -106,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             min_pairs=args.min_pairs,
             pictures=not args.no_pictures,
             compare=args.compare,
+            ground_truth=args.ground_truth,
         )
     except StudyError as e:
         parser.error(str(e))
