@@ -127,7 +127,7 @@ class Blur1d(LinearOperator):
         key = (n, like.dtype, like.device)
         cache = self.__dict__.setdefault("_matrices", {})
         if key not in cache:
-            k = self._k(like)[0, 0].to(torch.float64).cpu()
+            k = self._k(like)[0, 0].to(torch.float64).cpu()  # cpu: built once there, then moved
             m = self.output_length(n)
             start = self.kernel_size - 1 - self.padding if self.padding_mode == "valid" else 0
             rows = torch.arange(m) + start
