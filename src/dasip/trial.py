@@ -193,24 +193,40 @@ def run_trial(
     return record
 
 
-def finished_record(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any] | None:
+def finished_record(
+    cfg: DictConfig, run_dir: str | Path, siblings: bool = False
+) -> dict[str, Any] | None:
     """The record of this same job already in ``run_dir``, if that job finished.
 
     "Same job" is :func:`dasip.record.job_key` (the resolved config, less logging and other keys
     that do not change what is computed); "finished" is any status but ``failed``, so a rerun of
     an interrupted multirun (same ``hydra.sweep.dir``) skips its done jobs and retries the rest.
+    With ``siblings`` (a multirun job) the other job folders of the sweep are searched too, so a
+    sweep whose folders were named otherwise (numbered, before folders were named by config)
+    resumes; then the results files of ``resume_from``.
     """
     key = job_key({"config": OmegaConf.to_container(cfg, resolve=True)})
-    path = Path(run_dir) / RECORD_FILE
-    rec = None
-    if path.is_file():
-        try:
-            rec = read_record(path)
-        except (OSError, ValueError):
-            rec = None  # a half-written or foreign file: run the job again
-    if rec is not None and rec.get("status") != "failed" and job_key(rec) == key:
-        return rec
+    run_dir = Path(run_dir)
+    candidates = [run_dir / RECORD_FILE]
+    if siblings and run_dir.parent.is_dir():
+        candidates += sorted(run_dir.parent.glob(f"*/{RECORD_FILE}"))
+    for path in candidates:
+        rec = _finished(path, key)
+        if rec is not None:
+            return rec
     return _finished_in_results(cfg, key, run_dir)
+
+
+def _finished(path: Path, key: str) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        rec = read_record(path)
+    except (OSError, ValueError):
+        return None  # a half-written or foreign file: run the job again
+    if rec.get("status") != "failed" and job_key(rec) == key:
+        return rec
+    return None
 
 
 def _finished_in_results(cfg: DictConfig, key: str, run_dir: str | Path) -> dict[str, Any] | None:
