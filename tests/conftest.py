@@ -29,6 +29,18 @@ FAST = [
 ]
 
 
+def job_dir(sweep: Path, **keys) -> Path:
+    """The one job folder of multirun ``sweep`` whose name (its overrides, ``k=v`` joined by
+    ``,``) holds every ``key=value`` of ``keys`` (dots in keys as ``__``)."""
+    wanted = [f"{k.replace('__', '.')}={v}" for k, v in keys.items()]
+    found = [
+        p for p in sweep.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and all(w in p.name.split(",") for w in wanted)
+    ]  # fmt: skip
+    assert len(found) == 1, (wanted, [p.name for p in sweep.iterdir()])
+    return found[0]
+
+
 def compose_cfg(config_name: str = "search", overrides: list[str] | None = None, fast: bool = True):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         return compose(

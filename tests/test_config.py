@@ -31,7 +31,8 @@ def test_default_config_is_valid():
 
 @pytest.mark.parametrize("option", GROUP_OPTIONS)
 def test_every_group_option_builds(option):
-    cfg = compose_cfg(overrides=[option, "arch=grad*10"] if option == "method=fixed" else [option])
+    needs = {"method=fixed": ["arch=grad*10"], "method=ground_truth": ["ops=good"]}
+    cfg = compose_cfg(overrides=[option, *needs.get(option, [])])
     assert build(cfg, "unused").phases
 
 
@@ -76,11 +77,15 @@ def test_every_key_rejects_wrong_types_and_ranges(option):
     [
         ("epochs=0", r"^epochs=0 is not allowed; allowed: an integer >= 1$"),
         ("retrain_epochs=-3", r"^retrain_epochs=-3 is not allowed; allowed: an integer >= 1$"),
-        ("seed=abc", r"^seed='abc' is not allowed; allowed: an integer >= 0$"),
-        ("num_threads=-2", r"^num_threads=-2 is not allowed; allowed: an integer >= 1, or null"),
+        ("seed=abc", r"^seed='abc' is not allowed; allowed: an integer from 0 to 4294967295$"),
+        ("seed=99999999999999999999", r"^seed=99999999999999999999 is not allowed; allowed: an integer from 0 to 4294967295$"),
+        ("num_threads=-2", r"^num_threads=-2 is not allowed; allowed: an integer from 1 to \d+, or null"),
+        ("num_threads=100000", r"^num_threads=100000 is not allowed; allowed: an integer from 1 to \d+, or null"),
+        ("hparams.param_lr=inf", r"^hparams.param_lr=inf is not allowed; allowed: a finite number > 0$"),
+        ("hparams.alpha_lr=-inf", r"^hparams.alpha_lr=-inf is not allowed; allowed: a finite number > 0$"),
         ("data.batch_size=0", r"data.batch_size=0 is not allowed; allowed: an integer >= 1"),
         ("data.n=3", r"data.n=3 is shorter than the blur kernel \(data.operator.kernel_size=7\)"),
-        ("hparams.param_lr=-0.1", r"hparams.param_lr=-0.1 is not allowed; allowed: a number > 0"),
+        ("hparams.param_lr=-0.1", r"hparams.param_lr=-0.1 is not allowed; allowed: a finite number > 0"),
         ("hparams.alpha_optimizer=rmsprop", r"alpha_optimizer='rmsprop' is not allowed; allowed: adam, gd"),
         ("ops.names=[grad,conv]", r"ops.names=\['grad', 'conv'\] is not allowed.*unknown: 'conv'"),
         ("ops.names=[grad,zero]", r"cannot be used in the sequential space"),
@@ -89,7 +94,9 @@ def test_every_key_rejects_wrong_types_and_ranges(option):
         ("arch=grad*x", r"cannot read token"),
         ("loss.reduction=median", r"loss.reduction='median' is not allowed; allowed: sum, mean"),
         ("logger.wandb.mode=cloud", r"logger.wandb.mode='cloud' is not allowed; allowed: online"),
-        ("data.operator.sigma=0", r"data.operator.sigma=0 is not allowed; allowed: a number > 0"),
+        ("data.operator.sigma=0", r"data.operator.sigma=0 is not allowed; allowed: a finite number > 0"),
+        ("data.operator.padding=same", r"data.operator.padding='same' is not allowed; allowed: zero, reflect, circular, valid"),
+        ("space.initial=lsq", r"space.initial='lsq' is not allowed; allowed: adjoint, zero, scaled_adjoint"),
         ("space.n_layers=0", r"space.n_layers=0 is not allowed; allowed: an integer >= 1"),
         ("method.name=darts", r"method.name='darts' is not allowed; allowed: das"),
         ("trainer.accelerator=abacus", r"trainer.accelerator='abacus' is not allowed; allowed: auto"),
@@ -105,6 +112,23 @@ def test_bad_values_rejected_with_key_and_allowed(override, match):
     cfg = compose_cfg(overrides=[*logger, override])
     with pytest.raises(ConfigError, match=match):
         build(cfg, "unused")
+
+
+def test_devices_must_exist():
+    """A trial is one process: on the CPU one device; on GPUs only those the machine has."""
+    import torch
+
+    if torch.cuda.is_available():
+        n = torch.cuda.device_count()
+        bad, match = [f"trainer.devices={n + 1}"], rf"this machine has {n} GPU\(s\)"
+    else:
+        bad, match = ["trainer.devices=5"], r"^trainer.devices=5 is not allowed on the CPU"
+    with pytest.raises(ConfigError, match=match):
+        build(compose_cfg(overrides=bad), "unused")
+    with pytest.raises(ConfigError, match=r"trainer.devices=\[7\] is not allowed: this machine has"):
+        build(compose_cfg(overrides=["trainer.accelerator=gpu", "trainer.devices=[7]"]), "unused")
+    for ok in (["trainer.devices=1"], ["trainer.devices=auto"], ["trainer.accelerator=cpu"]):
+        build(compose_cfg(overrides=ok), "unused")
 
 
 def test_library_blocks_accept_their_own_arguments():
@@ -142,6 +166,9 @@ def test_rejected_before_any_work(tmp_path):
         (["epochs=0"], r"^dasip: error: epochs=0 is not allowed; allowed: an integer >= 1\n$"),
         (["seed=abc"], r"^dasip: error: seed='abc' is not allowed"),
         (["num_threads=-2"], r"^dasip: error: num_threads=-2 is not allowed"),
+        (["num_threads=100000"], r"^dasip: error: num_threads=100000 is not allowed"),
+        (["seed=99999999999999999999"], r"^dasip: error: seed=99999999999999999999 is not allowed"),
+        (["hparams.param_lr=inf"], r"^dasip: error: hparams.param_lr=inf is not allowed"),
     ],
 )
 def test_cli_rejects_bad_input_before_training(args, match, tmp_path):

@@ -54,10 +54,10 @@ def search(cfg: DictConfig) -> float | None:
             return run_optuna_trial(cfg, _run_dir())
         ctx = build(cfg, _run_dir())  # bad input is an error, even for a job that is done
         if cfg.resume:
-            done = finished_record(cfg, _run_dir())
+            done = finished_record(cfg, _run_dir(), siblings=_in_multirun())
             if done is not None:
                 print(
-                    f"[dasip] already done in {_run_dir()} (status={done['status']}, "
+                    f"[dasip] already done in {done.get('run_dir') or _run_dir()} (status={done['status']}, "
                     f"arch_psnr={done.get('arch_psnr')}): skipped; resume=false runs it again"
                 )
                 return done.get("arch_psnr")

@@ -22,10 +22,15 @@ from . import checks
 from .metrics import LOSS_REDUCTIONS, PSNR_PEAKS
 from .models.optim import ALPHA_OPTIMIZERS, ALPHA_SCHEDULERS, PARAM_OPTIMIZERS, HParams
 from .models.variants import SECOND_ORDER_VARIANTS, VARIANTS
-from .ops import OPS, ROLL_DIMS, OpContext
-from .physics import LinearOperator
+from .ops import NOISE_PLACEMENTS, OPS, ROLL_DIMS, OpContext
+from .physics import (
+    INITIAL_ESTIMATES,
+    KERNEL_NORMALIZATIONS,
+    PADDINGS,
+    SIGMA_UNITS,
+    LinearOperator,
+)
 from .spaces import SPACES
-from .spaces.mixed import INITIAL_ESTIMATES
 
 LOGGER_MODES = ("online", "offline", "disabled")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
@@ -33,6 +38,8 @@ PRECISIONS = (
     "64-true", "64", "32-true", "32", "16-mixed", "16", "bf16-mixed", "bf16",
     "16-true", "bf16-true", "transformer-engine", "transformer-engine-float16",
 )  # fmt: skip
+#: the largest seed: Lightning's and numpy's legacy seeding take unsigned 32-bit seeds
+MAX_SEED = 2**32 - 1
 #: Trainer arguments each fit sets itself: not config keys
 TRAINER_OWN_KEYS = ("max_epochs", "logger", "callbacks", "default_root_dir")
 
@@ -67,20 +74,33 @@ def _show(v: Any) -> str:
     return repr(v)
 
 
-def integer(min: int | None = None, nullable: bool = False, odd: bool = False) -> Rule:
+def integer(
+    min: int | None = None,
+    nullable: bool = False,
+    odd: bool = False,
+    max: int | Callable[[], int] | None = None,
+) -> Rule:
+    """An integer ``>= min`` and ``<= max`` (a number, or a function of the machine, e.g. its
+    cores, asked when a value is checked)."""
+
+    def high() -> int | None:
+        return max() if callable(max) else max
+
     def check(key: str, v: Any) -> None:
         if v is None and nullable:
             return
         try:
-            checks.integer(key, v, min, odd)
+            checks.integer(key, v, min, odd, high())
         except ValueError as e:
             raise ConfigError(f"{e}{', or null' if nullable else ''}") from None
 
     bad: list[Any] = ["abc", 1.5, True, [1]]
     if min is not None:
         bad.append(min - 1)
+    if max is not None:
+        bad.append(high() + 1)
     if odd:
-        bad.append(2 * max(1, min or 1))
+        bad.append(2 * (min if min is not None and min > 1 else 1))
     if not nullable:
         bad.append(None)
     return Rule(check, tuple(bad))
@@ -90,7 +110,7 @@ def number(
     gt: float | None = None, ge: float | None = None, nullable: bool = False, lt: float | None = None
 ) -> Rule:
     allowed = (
-        "a number"
+        "a finite number"
         + (f" > {gt}" if gt is not None else "")
         + (f" >= {ge}" if ge is not None else "")
         + (f" and < {lt}" if lt is not None else "")
@@ -104,13 +124,14 @@ def number(
         if (
             not _is_number(v)
             or v != v  # NaN
+            or v in (float("inf"), float("-inf"))
             or (gt is not None and not v > gt)
             or (ge is not None and not v >= ge)
             or (lt is not None and not v < lt)
         ):
             _fail(key, v, allowed)
 
-    bad: list[Any] = ["abc", True, float("nan"), [1.0]]
+    bad: list[Any] = ["abc", True, float("nan"), float("inf"), [1.0]]
     if gt is not None:
         bad.append(gt)
     if ge is not None:
@@ -278,7 +299,7 @@ def precision() -> Rule:
 
 #: one rule per key: a dotted path, ``*`` matching one level (``logger.*.mode``)
 RULES: dict[str, Rule] = {
-    "seed": integer(min=0),
+    "seed": integer(min=0, max=MAX_SEED),
     "study": string(),
     "epochs": integer(min=1),
     "retrain_epochs": integer(min=1),
@@ -286,7 +307,7 @@ RULES: dict[str, Rule] = {
     "loss.reduction": choice(*LOSS_REDUCTIONS),
     "psnr.data_range": peak(),
     "space.initial": choice(*INITIAL_ESTIMATES),
-    "num_threads": integer(min=1, nullable=True),
+    "num_threads": integer(min=1, nullable=True, max=checks.cores),
     "save_model": boolean(),
     "setup": string(),
     "compile.search": switch(),
@@ -294,6 +315,7 @@ RULES: dict[str, Rule] = {
     "compile.min_steps": integer(min=0),
     "raise_on_failure": boolean(),
     "resume": boolean(),
+    "resume_from": strings(),
     # evaluate.py
     "record": string(nullable=True),
     "checkpoint": string(nullable=True),
@@ -305,7 +327,7 @@ RULES: dict[str, Rule] = {
     "data.batch_size": integer(min=1),
     "data.batches_per_epoch": integer(min=1),
     "data.val_size": integer(min=1),
-    "data.val_seed": integer(min=0),
+    "data.val_seed": integer(min=0, nullable=True),
     "data.eval_batch_size": integer(min=1),
     "data.operator._target_": target(),
     "data.operator.kernel_size": integer(min=1, odd=True),
@@ -313,6 +335,9 @@ RULES: dict[str, Rule] = {
     "data.operator.spacing": number(gt=0),
     "data.operator.factor": integer(min=1),
     "data.operator.signal_length": integer(min=1),
+    "data.operator.normalize": choice(*KERNEL_NORMALIZATIONS),
+    "data.operator.sigma_unit": choice(*SIGMA_UNITS),
+    "data.operator.padding": choice(*PADDINGS),
     "data.operator.spatial_dims": choice(1, 2),
     # data: images (BSDS300)
     "data.root": string(),
@@ -327,6 +352,8 @@ RULES: dict[str, Rule] = {
     "ops.kernel_size": integer(min=1, odd=True),
     "ops.tau_init": number(),
     "ops.noise_std": number(ge=0),
+    "ops.noise_placement": choice(*NOISE_PLACEMENTS),
+    "ops.noise_at_eval": boolean(),
     "ops.roll.dims": choice(*ROLL_DIMS),
     "ops.roll.shift": integer(),
     # space
@@ -376,6 +403,12 @@ RULES: dict[str, Rule] = {
     "method.gdas_tau_min": number(gt=0),
     "method.depth": integer(min=2),
     "method.width": integer(min=1),
+    # ground truth (docs/ground_truth.md): its chunks, lookups of the random methods, ranking
+    "method.chunk": integer(min=0),
+    "method.chunks": integer(min=1),
+    "method.score": choice("train", "table"),
+    "method.table": string(nullable=True),
+    "method.rank_space": boolean(),
     # loggers: logger.<entry>.<key>
     "logger.*._target_": target(),
     "logger.*.mode": choice(*LOGGER_MODES),
@@ -499,11 +532,43 @@ def _cross_checks(cfg: DictConfig) -> None:
             f"method.arch={method.arch!r}; allowed: arch=null, or method=fixed arch=..."
         )
     _variant_checks(method)
+    _device_checks(cfg.trainer)
     own = [key for key in TRAINER_OWN_KEYS if key in cfg.trainer]
     if own:
         raise ConfigError(
             f"trainer.{own[0]} is set by the trial itself (epochs, retrain_epochs, logger=, the "
             "run directory); remove it from the trainer config"
+        )
+
+
+def _device_checks(trainer: DictConfig) -> None:
+    """``trainer.devices`` names devices this machine has: one CPU (a trial is one process), or
+    GPUs that exist."""
+    import torch
+
+    accelerator, devices = trainer.get("accelerator"), trainer.get("devices")
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and gpus > 0)
+    if devices is None or devices == "auto" or accelerator not in ("cpu", "gpu", "cuda", "auto"):
+        return
+    if not on_gpu:
+        if devices not in (1, -1):
+            raise ConfigError(
+                f"trainer.devices={_show(devices)} is not allowed on the CPU (trainer.accelerator="
+                f"{accelerator}{', no GPU found' if accelerator == 'auto' else ''}); allowed: 1 "
+                "or auto (a trial is one process; hydra/launcher=local runs trials side by side)"
+            )
+        return
+    wanted = list(devices) if isinstance(devices, (list, ListConfig)) else None
+    if wanted is None and devices > gpus:
+        raise ConfigError(
+            f"trainer.devices={devices} is not allowed: this machine has {gpus} GPU(s); "
+            f"allowed: 1 ... {gpus}, -1 (all) or auto"
+        )
+    if wanted is not None and any(d >= gpus for d in wanted):
+        raise ConfigError(
+            f"trainer.devices={wanted} is not allowed: this machine has {gpus} GPU(s); "
+            f"allowed: indices 0 ... {gpus - 1}"
         )
 
 
@@ -610,6 +675,9 @@ def op_context(cfg: DictConfig, operator: LinearOperator) -> OpContext:
         noise_std=ops.noise_std,
         roll_dims=ops.roll.dims,
         roll_shift=ops.roll.shift,
+        # keys added after the first release: configs saved before them keep the old behaviour
+        noise_placement=ops.get("noise_placement", "outside"),
+        noise_at_eval=ops.get("noise_at_eval", True),
         initial=cfg.space.initial,
     )
 

@@ -157,6 +157,7 @@ JOB_KEY_IGNORE = (
     "save_model",
     "raise_on_failure",
     "resume",
+    "resume_from",
 )
 
 

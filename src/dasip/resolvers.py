@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
+import re
 from typing import Any
 
 from omegaconf import OmegaConf
+
+#: the longest sweep subfolder name made from a job's overrides; longer ones are cut and hashed
+MAX_JOB_DIR = 160
 
 
 def grid_spacing(n: int) -> float:
@@ -28,5 +33,19 @@ def uniform_arch(op: str, space: Any) -> str:
     return str(build_space(params.pop("name"), **params).uniform(str(op), key="method.arch"))
 
 
+def job_dir(override_dirname: str) -> str:
+    """A multirun job's subfolder, named by its config: Hydra's ``override_dirname`` (the job's
+    overrides, ``key=value`` joined by ``,``, sorted), with characters that cannot stand in one
+    folder name replaced; beyond :data:`MAX_JOB_DIR` characters, cut and followed by a hash of
+    the whole, so that two jobs never share a folder. A job without overrides is ``default``."""
+    text = str(override_dirname) or "default"
+    name = re.sub(r"[^A-Za-z0-9=,._+*@\[\]-]", "_", text)
+    if len(name) > MAX_JOB_DIR or name != text:
+        digest = hashlib.sha1(text.encode()).hexdigest()[:8]
+        name = f"{name[: MAX_JOB_DIR - 9]}-{digest}"
+    return name
+
+
 OmegaConf.register_new_resolver("dasip.grid_spacing", grid_spacing, replace=True)
+OmegaConf.register_new_resolver("dasip.job_dir", job_dir, replace=True)
 OmegaConf.register_new_resolver("dasip.uniform_arch", uniform_arch, replace=True)

@@ -12,7 +12,7 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from omegaconf import DictConfig, OmegaConf
@@ -193,26 +193,58 @@ def run_trial(
     return record
 
 
-def finished_record(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any] | None:
+def finished_record(
+    cfg: DictConfig, run_dir: str | Path, siblings: bool = False
+) -> dict[str, Any] | None:
     """The record of this same job already in ``run_dir``, if that job finished.
 
     "Same job" is :func:`dasip.record.job_key` (the resolved config, less logging and other keys
     that do not change what is computed); "finished" is any status but ``failed``, so a rerun of
     an interrupted multirun (same ``hydra.sweep.dir``) skips its done jobs and retries the rest.
+    With ``siblings`` (a multirun job) the other job folders of the sweep are searched too, so a
+    sweep whose folders were named otherwise (numbered, before folders were named by config)
+    resumes; then the results files of ``resume_from``.
     """
-    path = Path(run_dir) / RECORD_FILE
+    key = job_key({"config": OmegaConf.to_container(cfg, resolve=True)})
+    run_dir = Path(run_dir)
+    candidates = [run_dir / RECORD_FILE]
+    if siblings and run_dir.parent.is_dir():
+        candidates += sorted(run_dir.parent.glob(f"*/{RECORD_FILE}"))
+    for path in candidates:
+        rec = _finished(path, key)
+        if rec is not None:
+            return rec
+    return _finished_in_results(cfg, key, run_dir)
+
+
+def _finished(path: Path, key: str) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
         rec = read_record(path)
     except (OSError, ValueError):
         return None  # a half-written or foreign file: run the job again
-    if rec.get("status") == "failed":
-        return None
-    if job_key(rec) != job_key({"config": OmegaConf.to_container(cfg, resolve=True)}):
-        return None
+    if rec.get("status") != "failed" and job_key(rec) == key:
+        return rec
+    return None
+
+
+def _finished_in_results(cfg: DictConfig, key: str, run_dir: str | Path) -> dict[str, Any] | None:
+    """The job's finished record in the results files of ``resume_from``, written into
+    ``run_dir`` so that the sweep folder holds it as if the job had run there."""
+    from .study.results import finished_in
+
+    files = list(cfg.get("resume_from") or [])
+    for f in files:
+        if not Path(f).is_file():
+            raise C.ConfigError(f"resume_from: {f}: no such results file")
+    rec = finished_in(files, key)
+    if rec is not None:
+        TrialRecord(**{k: v for k, v in rec.items() if k in _RECORD_KEYS}).write(run_dir)
     return rec
 
+
+_RECORD_KEYS = {f.name for f in dataclasses.fields(TrialRecord)}
 
 #: what a method's result gives its record: every field the two share, less ``extra`` (merged)
 _RESULT_FIELDS = tuple(
@@ -288,35 +320,75 @@ def config_from_record(cfg: DictConfig, record_path: str | Path) -> DictConfig:
     return cfg
 
 
-def evaluate_checkpoint(cfg: DictConfig, checkpoint: str | Path, psnr: Any = None) -> float:
-    """PSNR of a saved model (``model.pt``) on the validation set, without training: under the
-    saved config's ``psnr`` convention, or under ``psnr`` (a ``psnr`` config block) when given."""
+class LoadedModel(NamedTuple):
+    """A trained network of a finished run (:func:`load_model`)."""
+
+    #: the network, in eval mode and on the CPU: ``model(y)`` reconstructs ``x`` from ``y``
+    model: torch.nn.Module
+    #: its architecture (``grad-net*9``, a cell genotype); None for a network outside the
+    #: search space (``method=dncnn``)
+    genotype: str | None
+    #: the run's resolved config (the problem, operator, ops and space the network was built for)
+    config: DictConfig
+
+
+def load_checkpoint(
+    checkpoint: str | Path, psnr: Any = None, key: str = "checkpoint", settings: bool = True
+) -> tuple[TrialContext, torch.nn.Module, dict[str, Any]]:
+    """A saved model (``model.pt``, or the run directory holding it) rebuilt from its saved
+    config and loaded with its weights: the trial it came from (``psnr``, a ``psnr`` config
+    block, replaces the saved convention), the network, and the file's contents. ``key`` names
+    the argument in errors; ``settings=False`` leaves the process-wide settings of the saved
+    config (``num_threads``) alone."""
     path = Path(checkpoint)
     if path.is_dir():
         path = path / MODEL_FILE
     if not path.is_file():
-        raise C.ConfigError(f"checkpoint={checkpoint}: no such file")
+        raise C.ConfigError(f"{key}={checkpoint}: no such file")
     try:  # weights only: a crafted file cannot run code here
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
         raise C.ConfigError(
-            f"checkpoint={checkpoint}: not a dasip model.pt that loads as weights only "
+            f"{key}={checkpoint}: not a dasip model.pt that loads as weights only "
             f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
         ) from e
     if not isinstance(blob, dict) or not {"state_dict", "genotype", "config"} <= set(blob):
-        raise C.ConfigError(f"checkpoint={checkpoint}: not a dasip model.pt")
+        raise C.ConfigError(f"{key}={checkpoint}: not a dasip model.pt")
     saved = OmegaConf.create(blob["config"])
     if psnr is not None:
         saved.psnr = OmegaConf.merge(saved.psnr, psnr)
-    ctx = build(saved, path.parent)
+    ctx = build(saved, path.parent) if settings else TrialContext(saved, path.parent)
     if blob["genotype"] is not None:
         net = ctx.space.derived(ctx.op_context(), ctx.space.parse(blob["genotype"]))
     elif ctx.method.network is not None:  # a network outside the search space (dncnn)
         net = ctx.method.network(ctx)
     else:
         raise C.ConfigError(
-            f"checkpoint={checkpoint}: the model has no genotype and "
+            f"{key}={checkpoint}: the model has no genotype and "
             f"method.name={ctx.cfg.method.name!r} cannot build its network"
         )
     net.load_state_dict(blob["state_dict"])
+    return ctx, net, blob
+
+
+def evaluate_checkpoint(cfg: DictConfig, checkpoint: str | Path, psnr: Any = None) -> float:
+    """PSNR of a saved model (``model.pt``) on the validation set, without training: under the
+    saved config's ``psnr`` convention, or under ``psnr`` (a ``psnr`` config block) when given."""
+    ctx, net, _ = load_checkpoint(checkpoint, psnr)
     return ctx.psnr(net)
+
+
+def load_model(run_dir: str | Path) -> LoadedModel:
+    """The trained network of a finished run (its directory, or its ``model.pt``), with its
+    genotype and config, for use outside dasip's entry points::
+
+        model, genotype, config = dasip.load_model("outputs/search/2026-12-01_10-00-00")
+        x_hat = model(y)  # y: measurements of the run's problem, (batch, *signal shape)
+
+    The network is rebuilt from the saved config exactly as ``evaluate.py checkpoint=`` rebuilds
+    it (:func:`load_checkpoint`; the operator comes from the config), so ``model(y)`` scores
+    the run's ``arch_psnr`` on its validation set. A bad path or file raises
+    :class:`~dasip.config.ConfigError` naming ``run_dir``.
+    """
+    ctx, net, blob = load_checkpoint(run_dir, key="run_dir", settings=False)
+    return LoadedModel(net.eval(), blob["genotype"], ctx.cfg)

@@ -12,7 +12,7 @@ from dasip.record import RECORD_FILE, read_record
 from dasip.spaces import SequentialSpace
 from dasip.trial import evaluate_checkpoint, run_trial
 
-from ..conftest import FAST, ROOT, compose_cfg
+from ..conftest import FAST, ROOT, compose_cfg, job_dir
 
 RECORD_KEYS = {
     "study", "seed", "method", "data", "ops", "space", "hparams", "status", "genotype",
@@ -190,28 +190,54 @@ def test_rerun_of_an_interrupted_multirun_skips_done_jobs_and_retries_the_rest(t
     sweep = tmp_path / "sweep"
     args = ["-m", f"hydra.sweep.dir={sweep}", "seed=range(3)", "epochs=1"]
     _run("search.py", args, tmp_path)
-    first = {p.parent.name: read_record(p.parent) for p in sweep.glob(f"*/{RECORD_FILE}")}
-    assert sorted(first) == ["0", "1", "2"]
+    first = {read_record(p.parent)["seed"]: read_record(p.parent) for p in sweep.glob(f"*/{RECORD_FILE}")}
+    assert sorted(first) == [0, 1, 2]
     # interrupt: job 1 never wrote its record; job 2 failed
-    (sweep / "1" / RECORD_FILE).unlink()
-    failed = dict(first["2"], status="failed")
-    (sweep / "2" / RECORD_FILE).write_text(json.dumps(failed) + "\n")
+    (job_dir(sweep, seed=1) / RECORD_FILE).unlink()
+    failed = dict(first[2], status="failed")
+    (job_dir(sweep, seed=2) / RECORD_FILE).write_text(json.dumps(failed) + "\n")
 
     out = _run("search.py", args, tmp_path)
     assert out.stdout.count("already done") == 1
-    again = {p.parent.name: read_record(p.parent) for p in sweep.glob(f"*/{RECORD_FILE}")}
-    assert again["0"] == first["0"]  # skipped, untouched
-    assert again["1"]["created"] != first["1"]["created"] and again["1"]["status"] == "ok"
-    assert again["2"]["status"] == "ok"
-    assert again["1"]["arch_psnr"] == pytest.approx(first["1"]["arch_psnr"], abs=1e-6)
+    again = {read_record(p.parent)["seed"]: read_record(p.parent) for p in sweep.glob(f"*/{RECORD_FILE}")}
+    assert again[0] == first[0]  # skipped, untouched
+    assert again[1]["created"] != first[1]["created"] and again[1]["status"] == "ok"
+    assert again[2]["status"] == "ok"
+    assert again[1]["arch_psnr"] == pytest.approx(first[1]["arch_psnr"], abs=1e-6)
 
-    # a different config in the same folder is a different job: it runs
+    # a different config in the same sweep is a different job: it runs, in its own folder
     out = _run("search.py", ["-m", f"hydra.sweep.dir={sweep}", "seed=0", "epochs=2"], tmp_path)
     assert "already done" not in out.stdout
-    assert read_record(sweep / "0")["search_epochs"] == 2
+    assert read_record(job_dir(sweep, seed=0, epochs=2))["search_epochs"] == 2
+    assert read_record(job_dir(sweep, seed=0, epochs=1)) == first[0]
     out = _run(
         "search.py",
         ["-m", f"hydra.sweep.dir={sweep}", "seed=0", "epochs=2", "resume=false"],
         tmp_path,
     )
     assert "already done" not in out.stdout
+
+
+@pytest.mark.slow
+def test_extending_a_grid_runs_only_the_new_jobs_and_overwrites_nothing(tmp_path):
+    """Job folders are named by config: a 2x2 grid extended to 2x3 in the same sweep folder runs
+    exactly the 2 new trials, and the 4 old records stay byte for byte, also when some of them
+    sit in numbered folders (the layout before folders were named by config)."""
+    sweep = tmp_path / "sweep"
+    grid = ["-m", f"hydra.sweep.dir={sweep}", "data=blur,downsampling", "epochs=1"]
+    _run("search.py", [*grid, "seed=range(2)"], tmp_path)
+    old = {p: p.read_bytes() for p in sweep.glob(f"*/{RECORD_FILE}")}
+    assert len(old) == 4 and len({p.parent.name for p in old}) == 4
+    # two of them moved to numbered folders, as an older dasip named them
+    for i, path in enumerate(sorted(old)[:2]):
+        (sweep / str(i)).mkdir()
+        moved = sweep / str(i) / RECORD_FILE
+        path.rename(moved)
+        old[moved] = old.pop(path)
+    out = _run("search.py", [*grid, "seed=range(3)"], tmp_path)
+    assert out.stdout.count("already done") == 4
+    assert out.stdout.count("[dasip] das ") == 2  # the trials that ran
+    records = list(sweep.glob(f"*/{RECORD_FILE}"))
+    assert len(records) == 6
+    assert sorted(read_record(p.parent)["seed"] for p in records if p not in old) == [2, 2]
+    assert all(p.read_bytes() == content for p, content in old.items())

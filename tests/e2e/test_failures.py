@@ -12,7 +12,7 @@ from dasip.methods import das_single
 from dasip.record import RECORD_FILE, TrialRecord, read_record
 from dasip.trial import evaluate_checkpoint
 
-from ..conftest import FAST, ROOT, compose_cfg
+from ..conftest import FAST, ROOT, compose_cfg, job_dir
 
 FAILING = ROOT / "tests" / "e2e" / "failing_search.py"
 
@@ -41,9 +41,10 @@ def test_a_multirun_with_a_failed_job_runs_all_jobs_then_exits_non_zero(tmp_path
     sweep = tmp_path / "sweep"
     proc = _search(["-m", f"hydra.sweep.dir={sweep}", "seed=range(3)", "+fail_seeds=[1]"], tmp_path)
     assert proc.returncode == 1, proc.stderr[-2000:]
-    statuses = {p.parent.name: read_record(p.parent)["status"] for p in sweep.glob(f"*/{RECORD_FILE}")}
-    assert statuses == {"0": "ok", "1": "failed", "2": "ok"}  # every job ran
-    assert "1 job(s) of the multirun failed" in proc.stderr and str(sweep / "1") in proc.stderr
+    records = [read_record(p.parent) for p in sweep.glob(f"*/{RECORD_FILE}")]
+    assert {r["seed"]: r["status"] for r in records} == {0: "ok", 1: "failed", 2: "ok"}  # all ran
+    assert "1 job(s) of the multirun failed" in proc.stderr
+    assert str(job_dir(sweep, seed=1)) in proc.stderr
 
 
 class _Evil:

@@ -8,7 +8,7 @@ from hydra.plugins.sweeper import Sweeper
 from omegaconf import OmegaConf
 
 from dasip.hpo import space as S
-from dasip.hpo.study import SETTINGS_ATTR, close_storage, redact
+from dasip.hpo.study import SETTINGS_ATTR, close_storage, redact, trials_for_iterations
 from dasip.hpo.sweep import BOHBSweep, SweepError, default_study_name
 from hydra_plugins.dasip_bohb_sweeper.config import BOHBSweeperConf
 
@@ -53,6 +53,11 @@ def test_defaults_name_the_study_after_the_setting_and_store_it_in_the_sweep_dir
         ({"direction": "up"}, [], "hydra.sweeper.direction='up' is not allowed"),
         ({"n_trials": 0}, [], "hydra.sweeper.n_trials=0 is not allowed; allowed: an integer >= 1"),
         ({"reduction_factor": 1}, [], "reduction_factor=1 must be >= 2"),
+        (
+            {"budget_unit": "epochs"},
+            [],
+            "hydra.sweeper.budget_unit='epochs' is not allowed; allowed: trials, iterations",
+        ),
         ({"min_budget": 3}, [], "min_budget=3 is above the max budget 2 epochs"),
         ({}, ["method=fixed", "arch=grad*10"], "objective=one_shot_psnr needs a method"),
         ({"storage": "optuna.db"}, [], "storage='optuna.db' is not a database URL"),
@@ -91,3 +96,21 @@ def test_a_postgresql_url_gets_the_installed_driver_and_keeps_its_password_out_o
     assert sw.storage_url == f"{driver}://me:secret@db.example:5432/optuna"
     assert sw.summary().storage_url == sw.storage_url  # the jobs get the same URL
     assert redact(sw.storage_url) == f"{driver}://me:***@db.example:5432/optuna"
+
+
+def test_iterations_are_counted_as_bohb_counts_their_configurations():
+    # 5..50 epochs, eta 3: brackets s = 2, 1, 0 of floor(3 / (s + 1)) * 3^s = 9, 3, 3 new
+    # configurations, cycling from the most aggressive one (hpbandster's get_next_iteration)
+    assert [trials_for_iterations(n, 5, 50, 3) for n in range(1, 5)] == [9, 12, 15, 24]
+    assert trials_for_iterations(128, 5, 50, 3) == 42 * 15 + 9 + 3 == 642  # the paper's budget
+    # 1..8, eta 2: 4 brackets of 8, floor(4/3) * 4 = 4, 2 * 2 = 4, 4 * 1 = 4
+    assert trials_for_iterations(4, 1, 8, 2) == 20
+    # one bracket (min = max budget): an iteration is one configuration
+    assert trials_for_iterations(7, 5, 5, 3) == 7
+
+
+def test_budget_unit_iterations_sets_the_trials_the_study_should_hold(tmp_path):
+    assert _sweep(tmp_path, ["epochs=9"], n_trials=2).n_trials == 2
+    sw = _sweep(tmp_path, ["epochs=9"], n_trials=2, budget_unit="iterations")
+    assert sw.max_resource == 9 and sw.n_trials == 9 + 3  # Hyperband 1..9 epochs, eta 3
+    assert sw.summary().n_trials == 12

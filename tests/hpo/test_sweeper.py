@@ -159,6 +159,18 @@ def test_failed_and_nan_trials_are_told_as_failed_and_the_sweep_goes_on(tmp_path
     assert all(t.params != ts[1].params for t in ts if t.number != 1)
 
 
+def test_a_budget_in_iterations_runs_the_configurations_of_those_iterations(tmp_path):
+    # Hyperband over 1..3 epochs, eta 3: brackets s = 1, 0; the first iteration is bracket
+    # s = 1 with floor(2 / 2) * 3 = 3 configurations, one trial each
+    sweep_dir = tmp_path / "sweep"
+    out = sweep(sweep_dir, "hydra.sweeper.n_trials=1", "hydra.sweeper.budget_unit=iterations")
+    assert "3 trials (1 Hyperband iterations)" in out
+    ts = trials(sweep_dir)
+    assert len(ts) == 3 and all(t.state.name in DONE for t in ts), [t.state.name for t in ts]
+    results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
+    assert results["n_trials"] == 3
+
+
 def test_too_many_failures_stop_the_sweep(tmp_path):
     sweep_dir = tmp_path / "sweep"
     out = sweep(sweep_dir, "hydra.sweeper.n_trials=5", "+fault.raise_trials=[0,1,2,3,4,5]",

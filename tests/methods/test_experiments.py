@@ -18,6 +18,10 @@ from ..conftest import CONF, FAST, ROOT
 
 TABLE1_METHODS = {"das", "das_single", "random_sampling", "random_search", "grad_only", "nets_only"}
 TABLE3_HPARAMS = {"H1", "H2", "BOHB-one-shot-Blur", "BOHB-one-shot-DS", "BOHB-Blur"}
+TABLE5_HPARAMS = {"H1", "H2", "BOHB-Non-Seq-one-shot-Blur", "BOHB-Non-Seq-Blur"}
+FIGURE7_HPARAMS = {"BOHB-one-shot-Blur", "BOHB-one-shot-DS", "BOHB-Blur", "BOHB-DAS-single"}
+OPS = ["good", "all"]
+DATA = ["blur", "downsampling"]
 
 
 def _jobs(experiment: str, cli: list[str]) -> list[dict[str, str]]:
@@ -50,15 +54,34 @@ def test_table1_grid_is_methods_x_ops_x_data_x_seeds():
     )
 
 
-def test_table3_grid_is_hparams_x_data_for_das():
+def test_table3_grid_is_hparams_x_ops_x_data_for_das():
     jobs = _jobs("table3", ["seed=range(3)"])
-    assert {(j["hparams"], j["data"]) for j in jobs} == set(
-        itertools.product(TABLE3_HPARAMS, ["blur", "downsampling"])
+    assert {(j["hparams"], j["ops"], j["data"]) for j in jobs} == set(
+        itertools.product(TABLE3_HPARAMS, OPS, DATA)
     )
-    assert len(jobs) == 5 * 2 * 3
+    assert len(jobs) == 5 * 2 * 2 * 3
 
 
-@pytest.mark.parametrize("experiment", ["table1", "table3", "table1_quick", "table3_quick"])
+def test_table5_grid_is_hparams_x_ops_for_das_in_the_cell_space_on_blur():
+    jobs = _jobs("table5", ["seed=range(3)"])
+    assert {(j["hparams"], j["ops"]) for j in jobs} == set(itertools.product(TABLE5_HPARAMS, OPS))
+    assert len(jobs) == 4 * 2 * 3
+    cfg = _compose_job("table5", jobs[0])
+    assert (cfg.method.name, cfg.space.name, cfg.data.name) == ("das", "cell", "blur")
+
+
+def test_figure7_grid_is_das_and_das_single_x_bohb_presets_x_ops_x_data():
+    jobs = _jobs("figure7", ["seed=range(3)"])
+    assert {(j["method"], j["hparams"], j["ops"], j["data"]) for j in jobs} == set(
+        itertools.product(["das", "das_single"], FIGURE7_HPARAMS, OPS, DATA)
+    )
+    assert len(jobs) == 2 * 4 * 2 * 2 * 3
+
+
+PRESETS = ["table1", "table3", "table5", "figure7"]
+
+
+@pytest.mark.parametrize("experiment", PRESETS + [f"{p}_quick" for p in PRESETS])
 def test_every_job_of_a_preset_is_a_valid_trial(experiment):
     jobs = _jobs(experiment, ["seed=0"])
     settings = set()
@@ -67,14 +90,34 @@ def test_every_job_of_a_preset_is_a_valid_trial(experiment):
         build(cfg, "unused")
         assert cfg.study == experiment
         settings.add((cfg.method.name, cfg.ops.name, cfg.data.name, cfg.hparams.name))
-        if experiment.startswith("table3"):
-            assert cfg.method.name == "das" and cfg.ops.name == "all"
+        if experiment.startswith(("table3", "table5")):
+            assert cfg.method.name == "das"
         if experiment.endswith("_quick"):
             assert cfg.epochs <= 5 and cfg.data.val_size <= 256 and not cfg.logger
             assert cfg.hparams.warmup_epochs == 1
         else:
             assert cfg.epochs == 50 and cfg.data.val_size == 2432
     assert len(settings) == len(jobs)
+
+
+def _report_by(experiment: str) -> list[str]:
+    """The ``--by`` keys of the ``report.py`` line in a preset's header comment."""
+    text = (CONF / "experiment" / f"{experiment}.yaml").read_text()
+    (line,) = [ln for ln in text.splitlines() if ln.startswith("#") and "report.py" in ln]
+    return line.split("--by", 1)[1].split()[0].split(",")
+
+
+@pytest.mark.parametrize("experiment", ["table3", "table5", "figure7"])
+def test_the_documented_report_line_has_one_setting_per_cell_of_the_paper(experiment):
+    """The preset's ``report.py --by`` keys tell every setting of the grid apart (no two cells
+    of the paper's table merge into one row), and name only the record's setting fields."""
+    by = _report_by(experiment)
+    assert _report_by(f"{experiment}_quick") == by
+    assert set(by) <= {"method", "space", "ops", "data", "hparams"}, by
+    jobs = _jobs(experiment, ["seed=0"])
+    swept = set(jobs[0])
+    assert swept - {"seed"} <= set(by), f"--by {by} merges the settings of {swept - set(by)}"
+    assert len({tuple(j.get(k) for k in by) for j in jobs}) == len(jobs)
 
 
 def test_quick_presets_sweep_a_few_seeds_and_the_command_line_wins():

@@ -15,6 +15,11 @@ from dasip.study import load_records
 from ..conftest import CONF, FAST, ROOT, compose_cfg
 from .test_experiments import _compose_job, _jobs
 
+#: the defaults of the keys that the operator readings change
+DEFAULT_OPERATOR = {
+    ("data.operator.normalize", "sum"), ("data.operator.sigma_unit", "grid"),
+    ("data.operator.padding", "zero"), ("space.initial", "adjoint"), ("data.noise_std", 0.01),
+}  # fmt: skip
 #: what each reading changes against the defaults, and nothing else
 READINGS = {
     "default": {},
@@ -32,6 +37,20 @@ READINGS = {
     # the reading closest to the paper's Table 1 (docs/reproduction.md)
     "paper": {"hparams.param_optimizer": "sgd", "loss.reduction": "mean"},
 }  # fmt: skip
+#: the operator readings that pass (or come near) the paper's floors (python -m dasip.floor)
+OPERATOR_READINGS = {
+    "samples_density_valid": ("density", "samples", "valid", "scaled_adjoint", 0.316),
+    "samples_valid": ("sum", "samples", "valid", "adjoint", 0.316),
+    "samples_valid_noise10": ("sum", "samples", "valid", "adjoint", 0.1),
+    "grid_valid": ("sum", "grid", "valid", "adjoint", 0.316),
+}
+for _name, (_norm, _unit, _pad, _init, _noise) in OPERATOR_READINGS.items():
+    _keys = {
+        "data.operator.normalize": _norm, "data.operator.sigma_unit": _unit,
+        "data.operator.padding": _pad, "space.initial": _init, "data.noise_std": _noise,
+    }  # fmt: skip
+    READINGS[_name] = {k: v for k, v in _keys.items() if (k, v) not in DEFAULT_OPERATOR}
+    READINGS[f"{_name}_sgd_mean"] = {**READINGS[_name], **READINGS["sgd_mean"]}
 
 
 def test_every_reading_is_a_setup_and_changes_only_its_keys():
@@ -45,11 +64,20 @@ def test_every_reading_is_a_setup_and_changes_only_its_keys():
 
 def test_calibration_grid_is_readings_x_baselines_x_data_x_seeds():
     jobs = _jobs("calibration", [])
-    assert len(jobs) == (len(READINGS) - 1) * 2 * 2 * 5  # every reading but paper (= sgd_mean)
+    # every reading of the first calibration but paper (= sgd_mean)
+    assert len(jobs) == (len(READINGS) - 1 - 2 * len(OPERATOR_READINGS)) * 2 * 2 * 5
     assert {j["method"] for j in jobs} == {"grad_only", "nets_only"}
     for job in _jobs("calibration_quick", []):
         cfg = _compose_job("calibration_quick", job)
         assert cfg.setup == job["setup"] and cfg.study == "calibration"
+
+
+def test_floor_calibration_grid_is_the_operator_readings_trained_two_ways():
+    jobs = _jobs("calibration_floor", [])
+    setups = {j["setup"] for j in jobs}
+    assert setups == set(OPERATOR_READINGS) | {f"{r}_sgd_mean" for r in OPERATOR_READINGS}
+    assert len(jobs) == len(setups) * 2 * 2 * 10
+    assert jobs[0]["setup"] == "samples_density_valid"  # the closest reading runs first
 
 
 @pytest.mark.slow

@@ -22,8 +22,8 @@ from .test_experiments import _compose_job, _jobs
     "override,match",
     [
         ("method.variant=drnas", r"^method.variant='drnas' is not allowed; allowed: darts, darts_es"),
-        ("method.es_ratio=1", r"^method.es_ratio=1 is not allowed; allowed: a number > 1"),
-        ("method.fair_threshold=1.0", r"^method.fair_threshold=1.0 is not allowed; allowed: a number > 0 and < 1"),
+        ("method.es_ratio=1", r"^method.es_ratio=1 is not allowed; allowed: a finite number > 1"),
+        ("method.fair_threshold=1.0", r"^method.fair_threshold=1.0 is not allowed; allowed: a finite number > 0 and < 1"),
         ("method.hessian_iters=0", r"^method.hessian_iters=0 is not allowed"),
         ("method.es_window=0", r"^method.es_window=0 is not allowed"),
     ],

@@ -82,3 +82,29 @@ def test_ops_do_not_write_into_their_inputs(ctx):
     for name in OPS:
         build_op(name, ctx)(x, y)
     assert torch.equal(x, x0) and torch.equal(y, y0)
+
+
+def test_roll_flat_rolls_the_flattened_tensor():
+    x = torch.arange(3 * 5, dtype=torch.float32).view(3, 1, 5)
+    out = build_op("roll", OpContext(Blur1d(), roll_dims="flat"))(x, x)
+    assert torch.equal(out.flatten(), torch.roll(x.flatten(), 1))
+    assert out[1, 0, 0] == x[0, 0, -1]  # the last sample of one signal opens the next
+
+
+def test_noise_inside_the_step_is_scaled_by_tau():
+    x, y = torch.zeros(512, 1, 50), torch.zeros(512, 1, 50)
+    outside = build_op("noise", OpContext(Blur1d(), tau_init=0.5, noise_std=0.2))
+    inside = build_op("noise", OpContext(Blur1d(), tau_init=0.5, noise_std=0.2, noise_placement="inside"))
+    assert float(outside(x, y).std()) == pytest.approx(0.2, rel=0.03)
+    assert float(inside(x, y).std()) == pytest.approx(0.1, rel=0.03)
+    with pytest.raises(ValueError, match="noise_placement"):
+        build_op("noise", OpContext(Blur1d(), noise_placement="before"))
+
+
+def test_noise_at_eval_off_makes_scoring_a_plain_step():
+    x, y = torch.randn(4, 1, 50), torch.randn(4, 1, 50)
+    op = build_op("noise", OpContext(Blur1d(), noise_at_eval=False)).eval()
+    step = x - 0.5 * op.operator.normal(x, y)
+    assert torch.equal(op(x, y), step)
+    assert not torch.equal(op.train()(x, y), step)  # training still draws noise
+    assert not torch.equal(build_op("noise", OpContext(Blur1d())).eval()(x, y), step)

@@ -116,3 +116,85 @@ def test_dense_matrix_follows_dtype():
     assert out.dtype == torch.float64
     torch.testing.assert_close(out.float(), op(x32))
     assert _adjoint_gap(op, 50) < 1e-13
+
+
+# -- readings of the paper's open details (data.operator.*, space.initial) ----------------------
+READINGS = [
+    dict(normalize=nz, sigma_unit=unit, padding=pad)
+    for nz in ("sum", "density")
+    for unit in ("grid", "samples")
+    for pad in ("zero", "reflect", "circular", "valid")
+]
+
+
+@pytest.mark.parametrize("reading", READINGS, ids=lambda r: "-".join(r.values()))
+def test_every_reading_keeps_an_exact_adjoint(reading):
+    for op in (Blur1d(**reading), Downsample1d(**reading), Downsample1d(3, **reading)):
+        assert _adjoint_gap(op.double(), 50) < 1e-13, op
+
+
+def _dense(op, n=50):
+    eye = torch.eye(n, dtype=torch.float64).view(n, 1, n)
+    return op.double()(eye)[:, 0, :].T  # (m, n): column j = A e_j
+
+
+def test_paddings_as_matrices():
+    """Each padding's matrix, checked on a 9-sample signal against what the padding means."""
+    k = gaussian_kernel1d(3, 1.0).tolist()
+    n = 9
+    rows = {pad: _dense(Blur1d(3, 1.0, 1.0, padding=pad), n) for pad in ("zero", "reflect", "circular", "valid")}
+    assert rows["zero"][0].tolist() == pytest.approx([k[1], k[2]] + [0] * 7)
+    assert rows["reflect"][0].tolist() == pytest.approx([k[1], 2 * k[2]] + [0] * 7)  # x_-1 = x_1
+    assert rows["circular"][0].tolist() == pytest.approx([k[1], k[2]] + [0] * 6 + [k[0]])
+    assert rows["valid"].shape == (n - 2, n)
+    assert rows["valid"][0].tolist() == pytest.approx([k[0], k[1], k[2]] + [0] * 6)
+    for pad in ("reflect", "circular"):  # a kernel that sums to 1 keeps a constant signal
+        assert torch.allclose(rows[pad].sum(1), torch.ones(n, dtype=torch.float64))
+
+
+def test_density_kernel_is_the_sampled_gaussian_density():
+    """sigma_b = 0.2 on the grid of step pi/49 is about 3.1 samples: the density's 7 taps sum
+    to about 0.74 (docs/method.md)."""
+    op = Blur1d(normalize="density")
+    s = 0.2 / (math.pi / 49)
+    assert float(op.kernel.sum()) == pytest.approx(0.74, abs=0.005)
+    assert float(op.kernel.flatten()[3]) == pytest.approx(1 / (math.sqrt(2 * math.pi) * s), rel=1e-6)
+    assert float(Blur1d(sigma=2.0, sigma_unit="samples").kernel.flatten()[3]) == pytest.approx(
+        float(gaussian_kernel1d(7, 2.0)[3]), rel=1e-6
+    )
+
+
+def test_valid_downsampling_measures_fewer_samples():
+    op = Downsample1d(padding="valid")
+    assert op.measurement_shape((50,)) == (11,)  # 44 blurred samples, every 4th
+    assert op.adjoint(torch.randn(2, 1, 11)).shape == (2, 1, 50)
+    with pytest.raises(ValueError, match="expects 11"):
+        op.adjoint(torch.randn(2, 1, 13))
+
+
+def test_bad_readings_rejected():
+    with pytest.raises(ValueError, match="padding='same'"):
+        Blur1d(padding="same")
+    with pytest.raises(ValueError, match="sigma_unit"):
+        Downsample1d(sigma_unit="pixels")
+    with pytest.raises(ValueError, match="normalize"):
+        Blur1d(normalize="max")
+
+
+@pytest.mark.parametrize("op", [Blur1d(normalize="density"), Downsample1d(), Downsample1d(padding="valid")])
+def test_initial_estimates(op):
+    op = op.double()
+    A = _dense(op)
+    g = torch.Generator().manual_seed(0)
+    y = torch.randn(5, 1, A.shape[0], generator=g, dtype=torch.float64)
+    flat = y[:, 0, :]
+    torch.testing.assert_close(op.initial_estimate(y, "adjoint")[:, 0], flat @ A)
+    assert not op.initial_estimate(y, "zero").any()
+    L = torch.linalg.eigvalsh(A.T @ A).max()
+    torch.testing.assert_close(op.initial_estimate(y, "scaled_adjoint")[:, 0], flat @ A / L)
+    weight = torch.ones(A.shape[0], dtype=torch.float64) @ A
+    expected = torch.where(weight > 0, (flat @ A) / weight.clamp_min(1e-300), 0)  # unseen: 0
+    torch.testing.assert_close(op.initial_estimate(y, "normalized_adjoint")[:, 0], expected)
+    torch.testing.assert_close(op.initial_estimate(y, "pinv")[:, 0], flat @ torch.linalg.pinv(A).T)
+    with pytest.raises(ValueError, match="space.initial='lsq'"):
+        op.initial_estimate(y, "lsq")

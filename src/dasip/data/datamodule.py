@@ -63,7 +63,10 @@ class SignalDataModule(pl.LightningDataModule):
       the module being fitted says it takes alpha batches (``uses_alpha_batches``), or always
       with ``with_alpha_stream=True``;
     - validation: ``val_size`` samples drawn from ``val_seed`` only, so every trial of a study
-      (whatever its ``seed``) is scored on the same signals and the same noise.
+      (whatever its ``seed``) is scored on the same signals and the same noise; with
+      ``val_seed=None`` from the trial's own ``seed`` instead (the validation stream, independent
+      of its training streams): each trial is scored on signals of its own, drawn like the
+      training data (docs/method.md).
 
     Every fit starts the streams afresh from ``seed``, so one data module serves all the fits of
     a trial (search, retraining, candidates) and each sees the data it would see alone. The
@@ -81,7 +84,7 @@ class SignalDataModule(pl.LightningDataModule):
         batch_size: int = 128,
         batches_per_epoch: int = 19,
         val_size: int = 2432,
-        val_seed: int = 0,
+        val_seed: int | None = 0,
         eval_batch_size: int = 128,
         with_alpha_stream: bool = False,
     ):
@@ -130,9 +133,11 @@ class SignalDataModule(pl.LightningDataModule):
         return out
 
     def validation_set(self) -> Pair:
-        """The fixed validation set ``(x, y)``: a function of ``val_seed`` alone (made once)."""
+        """The validation set ``(x, y)``: a function of ``val_seed`` alone, or of the trial's
+        ``seed`` when ``val_seed`` is ``None`` (made once)."""
         if self._val is None:
-            self._val = TensorDataset(*self.stream(VAL_STREAM, seed=self.val_seed).next(self.val_size))
+            seed = self.seed if self.val_seed is None else self.val_seed
+            self._val = TensorDataset(*self.stream(VAL_STREAM, seed=seed).next(self.val_size))
         return self._val.tensors
 
     def train_dataloader(self) -> DataLoader:

@@ -1,7 +1,8 @@
 """The sweeper side of the BOHB stand-in: ask Optuna for trials, launch them as Hydra jobs, settle
 what the jobs could not tell, resume, and export the result.
 
-One loop, repeated until the study holds ``n_trials`` COMPLETE or PRUNED trials:
+One loop, repeated until the study holds ``n_trials`` COMPLETE or PRUNED trials (or the trials of
+``n_trials`` Hyperband iterations, with ``budget_unit=iterations``):
 
 1. fail stale trials (``fail_stale_trials``: heartbeat older than the grace period; the retry
    callback re-queues a copy with the same parameters),
@@ -34,6 +35,7 @@ from ..checks import integer
 from . import space as S
 from .export import SweepSummary, export
 from .study import (
+    BUDGET_UNITS,
     FIXED_SETTINGS,
     OBJECTIVES,
     SETTINGS_ATTR,
@@ -47,6 +49,7 @@ from .study import (
     report_axis,
     retry_callback,
     sqlite_url,
+    trials_for_iterations,
 )
 
 log = logging.getLogger(__name__)
@@ -117,6 +120,12 @@ class BOHBSweep:
                 integer(f"hydra.sweeper.{key}", settings.get(key), 1)
             except ValueError as e:
                 raise SweepError(str(e)) from e
+        self.budget_unit = str(settings.get("budget_unit", "trials"))
+        if self.budget_unit not in BUDGET_UNITS:
+            raise SweepError(
+                f"hydra.sweeper.budget_unit={self.budget_unit!r} is not allowed; allowed: "
+                f"{', '.join(BUDGET_UNITS)}"
+            )
         if int(settings.reduction_factor) < 2:
             raise SweepError(
                 f"hydra.sweeper.reduction_factor={settings.reduction_factor} must be >= 2"
@@ -141,6 +150,15 @@ class BOHBSweep:
                 f"{self.max_resource} epochs (epochs={self.search_epochs}"
                 + (f" + retrain_epochs={self.retrain_epochs}" if self.retrain_epochs else "")
                 + ")"
+            )
+        #: the COMPLETE + PRUNED trials the study should hold
+        self.n_trials = int(settings.n_trials)
+        if self.budget_unit == "iterations":
+            self.n_trials = trials_for_iterations(
+                self.n_trials,
+                int(settings.min_budget),
+                self.max_resource,
+                int(settings.reduction_factor),
             )
 
     # -- set-up --------------------------------------------------------------------------------
@@ -189,7 +207,7 @@ class BOHBSweep:
             storage_url=self.storage_url,
             objective=self.objective,
             direction=self.direction,
-            n_trials=int(self.s.n_trials),
+            n_trials=self.n_trials,
             min_budget=int(self.s.min_budget),
             max_resource=self.max_resource,
             reduction_factor=int(self.s.reduction_factor),
@@ -289,7 +307,7 @@ class BOHBSweep:
         study, storage, n_existing = self.open_study(dists)
         log.info(
             "bohb sweeper: study %r in %s (%d trials so far); objective %s, %s; Hyperband %d..%d "
-            "epochs, factor %d; %d trials, %d per launch. Resume: rerun with "
+            "epochs, factor %d; %d trials%s, %d per launch. Resume: rerun with "
             "hydra.sweep.dir=%s",
             self.study_name,
             redact(self.storage_url),
@@ -299,7 +317,10 @@ class BOHBSweep:
             int(self.s.min_budget),
             self.max_resource,
             int(self.s.reduction_factor),
-            int(self.s.n_trials),
+            self.n_trials,
+            f" ({int(self.s.n_trials)} Hyperband iterations)"
+            if self.budget_unit == "iterations"
+            else "",
             int(self.s.batch_size),
             self.sweep_dir,
         )
@@ -310,7 +331,7 @@ class BOHBSweep:
                     fail_stale_trials(study)
                 counts = self.counts(study)
                 self.check_failures(counts)
-                remaining = int(self.s.n_trials) - counts["done"] - counts["RUNNING"]
+                remaining = self.n_trials - counts["done"] - counts["RUNNING"]
                 if remaining <= 0:
                     if counts["RUNNING"] and self.heartbeat_interval and self.s.wait_for_running:
                         log.info(

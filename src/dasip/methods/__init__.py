@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from omegaconf import DictConfig
 from torch import nn
 
-from . import das, das_single, dncnn, fixed, random_sampling, random_search
+from . import das, das_single, dncnn, fixed, ground_truth, random_sampling, random_search
 from .base import PHASES, MethodResult, Phase, TrainedArchitecture, TrialContext
 
 
@@ -23,10 +23,18 @@ class Method:
     #: for a method whose network is not an architecture of the search space (its record has
     #: no genotype): builds that network untrained, so a saved ``model.pt`` can load into it
     network: Callable[[TrialContext], nn.Module] | None = None
+    #: checks of the method's own that need the built trial (e.g. that a table it reads
+    #: exists); raises :class:`~dasip.config.ConfigError` before any work
+    check: Callable[[TrialContext], None] | None = None
 
 
 def _method(module) -> Method:
-    return Method(run=module.run, phases=module.phases, network=getattr(module, "network", None))
+    return Method(
+        run=module.run,
+        phases=module.phases,
+        network=getattr(module, "network", None),
+        check=getattr(module, "check", None),
+    )
 
 
 METHODS: dict[str, Method] = {
@@ -34,6 +42,7 @@ METHODS: dict[str, Method] = {
     "das_single": _method(das_single),
     "dncnn": _method(dncnn),  # external reference baseline: a standard DnCNN, no search space
     "fixed": _method(fixed),
+    "ground_truth": _method(ground_truth),  # every architecture of a chunk of the space
     "grad_only": _method(fixed),  # baseline "Learnable Grad. only": fixed with method.arch=grad*N
     "nets_only": _method(fixed),  # baseline "Nets only": fixed with method.arch=net*N
     "random_sampling": _method(random_sampling),

@@ -239,6 +239,8 @@ class TrialContext:
         self.compiled: list[str] = []
         self._trainer = C.partial_of("trainer", cfg.trainer)
         self.logger_factories = logger_factories(cfg)
+        if self.method.check is not None:
+            self.method.check(self)
 
     def _check_compile(self) -> None:
         from ..models.variants import Variant

@@ -48,6 +48,10 @@ def run(ctx: TrialContext) -> MethodResult:
     result, genotype = ctx.search_result(
         body, module, search_time, order=module.order, **module.search_extra()
     )
+    if cfg.method.get("rank_space"):  # every architecture scored by the supernet (no training)
+        from ..ground_truth.oneshot import rank_space
+
+        result.extra.update(rank_space(ctx, body))
     if not cfg.method.retrain:
         # one-shot only (the HPO objective one_shot_psnr): no architecture validation, no model
         result.status = "diverged" if result.extra.get("search_diverged") else "ok"

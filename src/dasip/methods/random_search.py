@@ -2,8 +2,10 @@
 with the architecture-validation protocol, keep the best by validation PSNR.
 
 The record's ``extra.candidates`` lists all ``k`` (genotype, PSNR, status, seconds) in draw
-order and ``extra.best_index`` the one kept. Time: the kept candidate's training is the
-training time, the other ``k - 1`` trainings are the search time.
+order and ``extra.best_index`` the one kept. With ``method.score=table`` the candidates' PSNRs
+are read from the ground-truth table (:func:`~dasip.methods.sampling.score_architecture`).
+Time: the kept candidate's training is the training time, the other ``k - 1`` trainings are
+the search time.
 """
 
 from __future__ import annotations
@@ -12,11 +14,16 @@ import math
 import time
 
 from .base import MethodResult, Phase, TrainedArchitecture, TrialContext
-from .sampling import draw_architectures
+from .sampling import check_score, draw_architectures, lookup_extra, score_architecture
+
+check = check_score
 
 
 def phases(cfg) -> list[Phase]:
-    """``k`` candidate trainings; each one's validation PSNR is an architecture PSNR."""
+    """``k`` candidate trainings; each one's validation PSNR is an architecture PSNR (none with
+    ``method.score=table``: lookups)."""
+    if cfg.method.get("score") == "table":
+        return []
     return [Phase("candidates", int(cfg.retrain_epochs), fits=int(cfg.method.k), reports="arch_psnr")]
 
 
@@ -39,8 +46,8 @@ def run(ctx: TrialContext) -> MethodResult:
     trained: list[TrainedArchitecture] = []
     for i, genotype in enumerate(genotypes):
         trained.append(
-            ctx.train_architecture(
-                genotype, log_prefix=f"candidate/{i}/", phase="candidates", phase_index=i
+            score_architecture(
+                ctx, genotype, log_prefix=f"candidate/{i}/", phase="candidates", phase_index=i
             )
         )
     candidates = [
@@ -48,7 +55,10 @@ def run(ctx: TrialContext) -> MethodResult:
         for t in trained
     ]
     best = best_index(trained)
-    extra = {"op_names": list(ctx.op_names), "k": k, "candidates": candidates, "best_index": best}
+    extra = {
+        "op_names": list(ctx.op_names), "k": k, "candidates": candidates, "best_index": best,
+        **lookup_extra(ctx),
+    }  # fmt: skip
     total = sum(t.seconds for t in trained)
     if best is None:  # every candidate diverged
         return MethodResult(
@@ -66,5 +76,5 @@ def run(ctx: TrialContext) -> MethodResult:
         train_time_s=kept.seconds,
         retrain_epochs=int(ctx.cfg.retrain_epochs),
         extra=extra,
-        network=kept.module.net,
+        network=None if kept.module is None else kept.module.net,
     )

@@ -11,7 +11,7 @@ from .base import OpContext, Operation
 from .cnn import conv_class, norm_class
 from .grad import GradStep
 from .net import Net
-from .noise import NoisyGradStep
+from .noise import NOISE_PLACEMENTS, NoisyGradStep
 from .roll import ROLL_DIMS, Roll
 from .zero import Zero
 
@@ -44,6 +44,7 @@ def build_op(name: str, ctx: OpContext) -> Operation:
 
 
 __all__ = [
+    "NOISE_PLACEMENTS",
     "OPS",
     "ROLL_DIMS",
     "GradStep",

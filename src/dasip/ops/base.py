@@ -26,6 +26,10 @@ class OpContext:
     noise_std: float = 0.10
     roll_dims: str = "batch_spatial"
     roll_shift: int = 1
+    #: the noise op's noise: added after the step (``outside``) or inside ``tau (...)``
+    noise_placement: str = "outside"
+    #: whether the noise op draws noise in eval mode (scoring)
+    noise_at_eval: bool = True
     #: the network's initial estimate ``x0``: ``adjoint`` (``A^T y``) or ``zero``
     initial: str = "adjoint"
 

@@ -6,7 +6,7 @@ import torch
 
 from .base import OpContext, Operation
 
-ROLL_DIMS = ("batch_spatial", "spatial")
+ROLL_DIMS = ("batch_spatial", "spatial", "flat")
 
 
 class Roll(Operation):
@@ -14,6 +14,8 @@ class Roll(Operation):
 
     ``batch_spatial`` (default; docs/method.md, Operations): the batch dimension and every spatial dimension, so each
     sample receives a shifted copy of another sample's estimate. ``spatial``: the mild variant.
+    ``flat``: the tensor rolled as one flat sequence (``torch.roll`` without ``dims``): each
+    sample moves by ``roll_shift`` samples and the last of each signal wraps into the next.
     A future engine that stacks several trials in one tensor must keep trials on their own axis:
     this op only ever rolls the batch axis of one trial.
     """
@@ -24,10 +26,13 @@ class Roll(Operation):
             raise ValueError(f"ops.roll.dims={ctx.roll_dims!r} is not one of {ROLL_DIMS}")
         self.shift = int(ctx.roll_shift)
         spatial = tuple(range(-ctx.spatial_dims, 0))
-        self.dims = ((0,) if ctx.roll_dims == "batch_spatial" else ()) + spatial
+        self.flat = ctx.roll_dims == "flat"
+        self.dims = () if self.flat else ((0,) if ctx.roll_dims == "batch_spatial" else ()) + spatial
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.flat:
+            return torch.roll(x, shifts=self.shift)
         return torch.roll(x, shifts=(self.shift,) * len(self.dims), dims=self.dims)
 
     def extra_repr(self) -> str:
-        return f"shift={self.shift}, dims={self.dims}"
+        return f"shift={self.shift}, dims={'flat' if self.flat else self.dims}"

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import torch
 
-from .base import LinearOperator
-from .blur import Blur1d, Downsample1d, Identity, gaussian_kernel1d
+from .base import INITIAL_ESTIMATES, LinearOperator
+from .blur import (
+    KERNEL_NORMALIZATIONS,
+    PADDINGS,
+    SIGMA_UNITS,
+    Blur1d,
+    Downsample1d,
+    Identity,
+    gaussian_kernel1d,
+)
 from .blur2d import Blur2d
 
 
@@ -20,6 +28,10 @@ def add_noise(
 
 
 __all__ = [
+    "INITIAL_ESTIMATES",
+    "KERNEL_NORMALIZATIONS",
+    "PADDINGS",
+    "SIGMA_UNITS",
     "Blur1d",
     "Blur2d",
     "Downsample1d",

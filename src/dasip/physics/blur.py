@@ -1,4 +1,5 @@
-"""Gaussian blur with zero ("same") padding, and blur followed by subsampling."""
+"""Gaussian blur (zero padding by default; other readings of its ends), and blur followed by
+subsampling."""
 
 from __future__ import annotations
 
@@ -15,36 +16,79 @@ from .base import LinearOperator
 DENSE_MAX_LENGTH = 512
 
 
-def gaussian_kernel1d(kernel_size: int, sigma: float) -> torch.Tensor:
-    """Normalised Gaussian kernel of odd length ``kernel_size``, ``sigma`` in samples."""
+#: how the taps of the Gaussian kernel are scaled (``data.operator.normalize``)
+KERNEL_NORMALIZATIONS = ("sum", "density")
+#: the unit of ``sigma`` (``data.operator.sigma_unit``)
+SIGMA_UNITS = ("grid", "samples")
+#: how the blur treats the signal's ends (``data.operator.padding``)
+PADDINGS = ("zero", "reflect", "circular", "valid")
+
+
+def gaussian_kernel1d(kernel_size: int, sigma: float, normalize: str = "sum") -> torch.Tensor:
+    """Gaussian kernel of odd length ``kernel_size``, ``sigma`` in samples.
+
+    ``normalize="sum"``: the taps sum to 1 (a blur that keeps a constant signal);
+    ``"density"``: the Gaussian probability density sampled at the taps, not renormalised
+    (for ``sigma`` of about 3.1 samples the 7 taps sum to about 0.74; docs/method.md)."""
     if kernel_size < 1 or kernel_size % 2 == 0:
         raise ValueError(f"kernel_size must be a positive odd integer, got {kernel_size}")
     if sigma <= 0:
         raise ValueError(f"sigma must be positive, got {sigma}")
+    if normalize not in KERNEL_NORMALIZATIONS:
+        raise ValueError(f"normalize={normalize!r}; allowed: {', '.join(KERNEL_NORMALIZATIONS)}")
     t = torch.arange(kernel_size, dtype=torch.float64) - (kernel_size - 1) / 2
     k = torch.exp(-0.5 * (t / sigma) ** 2)
+    if normalize == "density":
+        return k / (math.sqrt(2 * math.pi) * sigma)
     return k / k.sum()
 
 
-class Blur1d(LinearOperator):
-    """1D Gaussian blur ``A x = k * x`` with zero padding, output the size of the input.
+def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r}; allowed: {', '.join(allowed)}")
 
-    ``sigma`` is given in units of the signal's grid variable; ``spacing`` is the grid step, so
-    the kernel's width in samples is ``sigma / spacing`` (docs/method.md, Problems: ``sigma_b = 0.2`` on the grid
-    ``w`` of step ``pi/49`` is about 3.1 samples). The adjoint of a zero-padded correlation is
-    the transposed convolution with the same kernel.
+
+class Blur1d(LinearOperator):
+    """1D Gaussian blur ``A x = k * x``.
+
+    ``sigma`` is given in units of the signal's grid variable (``sigma_unit="grid"``; ``spacing``
+    is the grid step, so the kernel's width in samples is ``sigma / spacing``: ``sigma_b = 0.2``
+    on the grid ``w`` of step ``pi/49`` is about 3.1 samples) or in samples
+    (``sigma_unit="samples"``). ``normalize`` scales the taps (:func:`gaussian_kernel1d`).
+    ``padding`` says what lies beyond the signal's ends: ``zero`` (the default), ``reflect``
+    (mirrored without repeating the end sample), ``circular`` (periodic), each with an output
+    the size of the input, or ``valid`` (no padding: ``n - kernel_size + 1`` outputs). These
+    are readings of the paper's open details (docs/method.md, Problems).
+
+    The operator is the banded matrix ``M`` (:meth:`matrix`), and the adjoint is ``M^T``, so it
+    is exact under every padding. Long signals with zero padding use a convolution and its
+    transposed convolution instead of the dense matrix.
     """
 
     spatial_dims = 1
 
-    def __init__(self, kernel_size: int = 7, sigma: float = 0.2, spacing: float = math.pi / 49):
+    def __init__(
+        self,
+        kernel_size: int = 7,
+        sigma: float = 0.2,
+        spacing: float = math.pi / 49,
+        normalize: str = "sum",
+        sigma_unit: str = "grid",
+        padding: str = "zero",
+    ):
         super().__init__()
         if spacing <= 0:
             raise ValueError(f"spacing must be positive, got {spacing}")
+        _check_choice("sigma_unit", sigma_unit, SIGMA_UNITS)
+        _check_choice("padding", padding, PADDINGS)
         self.kernel_size = kernel_size
         self.sigma = sigma
         self.spacing = spacing
-        kernel = gaussian_kernel1d(kernel_size, sigma / spacing).to(torch.get_default_dtype())
+        self.normalize = normalize
+        self.sigma_unit = sigma_unit
+        self.padding_mode = padding
+        width = sigma / spacing if sigma_unit == "grid" else sigma
+        kernel = gaussian_kernel1d(kernel_size, width, normalize).to(torch.get_default_dtype())
         self.register_buffer("kernel", kernel.view(1, 1, -1), persistent=False)
 
     @property
@@ -54,44 +98,83 @@ class Blur1d(LinearOperator):
     def _k(self, x: torch.Tensor) -> torch.Tensor:
         return self.kernel.to(dtype=x.dtype)
 
+    def output_length(self, n: int) -> int:
+        """The number of samples of ``A x`` for a signal of ``n`` samples."""
+        if self.padding_mode == "valid":
+            if n < self.kernel_size:
+                raise ValueError(
+                    f"padding=valid needs signals of at least kernel_size={self.kernel_size} "
+                    f"samples, got {n}"
+                )
+            return n - self.kernel_size + 1
+        return n
+
+    def _source(self, i: torch.Tensor, n: int) -> torch.Tensor:
+        """The input index that padded index ``i`` (possibly outside ``[0, n)``) reads, or -1
+        where it reads a zero."""
+        if self.padding_mode == "circular":
+            return i % n
+        if self.padding_mode == "reflect":
+            period = 2 * (n - 1) if n > 1 else 1
+            j = i.abs() % period
+            return torch.where(j >= n, period - j, j)
+        return torch.where((i >= 0) & (i < n), i, -1)
+
     def matrix(self, n: int, like: torch.Tensor) -> torch.Tensor:
-        """The ``n x n`` matrix ``M`` of the blur (``A x = M x``), banded Toeplitz, in the
-        dtype and on the device of ``like``; made once per length, dtype and device."""
+        """The ``m x n`` matrix ``M`` of the blur (``A x = M x``; ``m = n`` except with
+        ``padding=valid``), in the dtype and on the device of ``like``; made once per length,
+        dtype and device."""
         key = (n, like.dtype, like.device)
         cache = self.__dict__.setdefault("_matrices", {})
         if key not in cache:
-            k = self._k(like)[0, 0]
-            offset = torch.arange(n, device=like.device)
-            offset = offset[None, :] - offset[:, None] + self.padding  # j - i + pad
-            inside = (offset >= 0) & (offset < self.kernel_size)
-            cache[key] = torch.where(inside, k[offset.clamp(0, self.kernel_size - 1)], 0)
+            k = self._k(like)[0, 0].to(torch.float64).cpu()  # cpu: built once there, then moved
+            m = self.output_length(n)
+            start = self.kernel_size - 1 - self.padding if self.padding_mode == "valid" else 0
+            rows = torch.arange(m) + start
+            taps = torch.arange(self.kernel_size)
+            src = self._source(rows[:, None] + taps[None, :] - self.padding, n)  # (m, K)
+            out = torch.zeros(m, n + 1, dtype=torch.float64)  # column n collects the zeros
+            out.index_put_((rows[:, None].expand_as(src) - start, src.where(src >= 0, n)),
+                           k.expand_as(src), accumulate=True)  # fmt: skip
+            cache[key] = out[:, :n].to(dtype=like.dtype, device=like.device)
         return cache[key]
+
+    def _dense(self, n: int) -> bool:
+        return n <= DENSE_MAX_LENGTH or self.padding_mode != "zero"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[-1]
-        if n <= DENSE_MAX_LENGTH:
+        if self._dense(n):
             return x @ self.matrix(n, x).t()
         b, c = x.shape[:2]
         out = F.conv1d(x.reshape(b * c, 1, -1), self._k(x), padding=self.padding)
         return out.reshape(b, c, -1)
 
-    def adjoint(self, y: torch.Tensor) -> torch.Tensor:
-        n = y.shape[-1]
-        if n <= DENSE_MAX_LENGTH:
+    def adjoint(self, y: torch.Tensor, n: int | None = None) -> torch.Tensor:
+        """``A^T y``; ``n``, the signal's length, is needed only with ``padding=valid``."""
+        m = y.shape[-1]
+        if n is None:
+            n = m + self.kernel_size - 1 if self.padding_mode == "valid" else m
+        if self._dense(n):
             return y @ self.matrix(n, y)
         b, c = y.shape[:2]
         out = F.conv_transpose1d(y.reshape(b * c, 1, -1), self._k(y), padding=self.padding)
         return out.reshape(b, c, -1)
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, sigma={self.sigma}, spacing={self.spacing:.5g}"
+        return (
+            f"kernel_size={self.kernel_size}, sigma={self.sigma} ({self.sigma_unit}), "
+            f"spacing={self.spacing:.5g}, normalize={self.normalize}, padding={self.padding_mode}"
+        )
 
 
 class Downsample1d(LinearOperator):
-    """Blur, then keep every ``factor``-th sample (indices ``0, factor, 2 factor, ...``).
+    """Blur, then keep every ``factor``-th sample (indices ``0, factor, 2 factor, ...``) of the
+    blurred signal.
 
-    The adjoint zero-fills the kept samples back onto the full grid, then applies the blur's
-    adjoint. For 50 samples and ``factor=4`` this keeps 13 measurements.
+    The adjoint zero-fills the kept samples back onto the blur's output, then applies the blur's
+    adjoint. For 50 samples, zero padding and ``factor=4`` this keeps 13 measurements. The
+    blur's readings (``normalize``, ``sigma_unit``, ``padding``) are :class:`Blur1d`'s.
     """
 
     spatial_dims = 1
@@ -103,30 +186,34 @@ class Downsample1d(LinearOperator):
         sigma: float = 0.2,
         spacing: float = math.pi / 49,
         signal_length: int = 50,
+        normalize: str = "sum",
+        sigma_unit: str = "grid",
+        padding: str = "zero",
     ):
         super().__init__()
         if factor < 1:
             raise ValueError(f"factor must be >= 1, got {factor}")
         self.factor = factor
         self.signal_length = signal_length
-        self.blur = Blur1d(kernel_size, sigma, spacing)
+        self.blur = Blur1d(kernel_size, sigma, spacing, normalize, sigma_unit, padding)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.blur(x)[..., :: self.factor]
 
     def adjoint(self, y: torch.Tensor) -> torch.Tensor:
         n = self.signal_length
-        expected = len(range(0, n, self.factor))
+        m = self.blur.output_length(n)
+        expected = len(range(0, m, self.factor))
         if y.shape[-1] != expected:
             raise ValueError(
                 f"Downsample1d.adjoint expects {expected} measurements for a signal of length "
                 f"{n}, got {y.shape[-1]}"
             )
-        if n <= DENSE_MAX_LENGTH:
+        if self.blur._dense(n):
             return y @ self.blur.matrix(n, y)[:: self.factor]
-        full = y.new_zeros(*y.shape[:-1], n)
-        full = full.index_copy(-1, torch.arange(0, n, self.factor, device=y.device), y)
-        return self.blur.adjoint(full)
+        full = y.new_zeros(*y.shape[:-1], m)
+        full = full.index_copy(-1, torch.arange(0, m, self.factor, device=y.device), y)
+        return self.blur.adjoint(full, n)
 
     def extra_repr(self) -> str:
         return f"factor={self.factor}, signal_length={self.signal_length}"

@@ -97,24 +97,21 @@ class MixedOp(nn.Module):
         return (weights.view(-1, *([1] * x.dim())) * out).sum(0)
 
 
-#: the initial estimates ``x0`` a network may start from (``space.initial``)
-INITIAL_ESTIMATES = ("adjoint", "zero")
 
 
 class GlobalResidual(nn.Module):
     """Every network of every space: ``x0 = A^T y``, the space's layers or cells map ``x0`` (and
     ``y``) to ``x_L``, and ``x_hat = x0 + x_L`` (the global residual of DnCNN-like networks;
-    docs/method.md, Search spaces). ``initial="zero"`` starts from ``x0 = 0`` instead (the
-    measurement then enters through the ops). Subclasses set ``operator`` and ``initial`` and
+    docs/method.md, Search spaces). ``initial`` names another initial estimate
+    (:meth:`~dasip.physics.LinearOperator.initial_estimate`: ``zero``, a scaled or normalised
+    adjoint, the pseudo-inverse). Subclasses set ``operator`` and ``initial`` and
     implement :meth:`body`."""
 
     operator: nn.Module
     initial: str = "adjoint"
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
-        x0 = self.operator.adjoint(y)
-        if self.initial == "zero":
-            x0 = torch.zeros_like(x0)
+        x0 = self.operator.initial_estimate(y, self.initial)
         return x0 + self.body(x0, y)
 
     def body(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:  # pragma: no cover

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -117,3 +118,15 @@ class SequentialSpace:
         names = self.candidate_ops(op_names)
         idx = torch.randint(len(names), (self.n_layers,), generator=generator).tolist()
         return SequentialGenotype(tuple(names[i] for i in idx))
+
+    def size(self, op_names: Sequence[str]) -> int:
+        """How many architectures the space has over ``op_names``: ``len(op_names) ** n_layers``."""
+        return len(self.candidate_ops(op_names)) ** self.n_layers
+
+    def genotypes(self, op_names: Sequence[str]) -> Iterator[SequentialGenotype]:
+        """Every architecture over ``op_names``, in a fixed order: the ops of each layer in the
+        order of ``op_names``, the first layer varying slowest (``grad*10``, ``grad*9-net``, ...
+        for ``[grad, net]``). The ground truth (:mod:`dasip.ground_truth`) numbers them so."""
+        names = self.candidate_ops(op_names)
+        for ops in itertools.product(names, repeat=self.n_layers):
+            yield SequentialGenotype(ops)

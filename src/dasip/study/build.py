@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .draw import draw_architecture, parse_genotype
+from .ground_truth import GroundTruthPart, ground_truth_part
 from .options import DEFAULT_OPTIONS, ReportOptions
 from .plots import hue_palette, panels, scatter_figure
 from .records import StudyError, with_settings
@@ -74,6 +75,8 @@ class StudyReport:
     notes: list[str] = field(default_factory=list)
     trajectories: Trajectories | None = None
     comparisons: pd.DataFrame | None = None
+    #: with ``options.ground_truth``: each trial's place among every architecture of its table
+    ground_truth: GroundTruthPart | None = None
 
 
 def build_report(df: pd.DataFrame, options: ReportOptions = DEFAULT_OPTIONS) -> StudyReport:
@@ -99,6 +102,9 @@ def build_report(df: pd.DataFrame, options: ReportOptions = DEFAULT_OPTIONS) -> 
     if options.compare is not None:
         report.comparisons = comparison_table(df, options)
         report.notes += _comparison_notes(report)
+    if options.ground_truth is not None:
+        report.ground_truth = ground_truth_part(df, by, options.ground_truth)
+        report.notes += report.ground_truth.notes
     if report.has_one_shot:
         report.scatters = _scatters(df, options)
     report.picks = _picks(report)

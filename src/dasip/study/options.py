@@ -55,7 +55,9 @@ class ReportOptions:
     are compared pairwise (``--compare``), or None for no comparisons. ``p_family``: the
     comparisons whose Mann-Whitney p-values are adjusted together (Holm, Benjamini-Hochberg;
     ``--p-family``, one of :data:`P_FAMILIES`). ``diff_ci``: the bootstrap interval of the
-    median difference, ``percentile`` or ``bca`` (``--diff-ci``).
+    median difference, ``percentile`` or ``bca`` (``--diff-ci``). ``ground_truth``: place
+    each trial's architecture in a ground-truth table (``--ground-truth``): ``auto`` (each
+    trial's own table), a table file or ``DATA/SETUP``; None for no such section.
     """
 
     by: tuple[str, ...] = DEFAULT_BY
@@ -70,6 +72,7 @@ class ReportOptions:
     compare: str | None = None
     p_family: str = "subset"
     diff_ci: str = "percentile"
+    ground_truth: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by", check_by(self.by))

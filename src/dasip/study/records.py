@@ -166,11 +166,30 @@ def combine_records(frames: list[pd.DataFrame], keep_duplicates: bool = False) -
     return _count_once(df, keep_duplicates, attrs)
 
 
+def _read_each(
+    files: list[Path], skipped: list[tuple[str, str]]
+) -> Iterable[tuple[str, dict[str, Any]]]:
+    """``(source, record)`` of every record of ``files``: ``record.json`` files, and results
+    files (:mod:`.results`, one record a line, the source ``file:line``); unreadable ones are
+    added to ``skipped``."""
+    from .results import is_results_file, read_results
+
+    for f in files:
+        try:
+            if is_results_file(f):
+                yield from ((f"{f}:{i}", rec) for i, rec in read_results(f))
+            else:
+                yield str(f), read_record(f)
+        except (OSError, ValueError) as e:
+            skipped.append((str(f), f"not a readable record: {e}"))
+
+
 def load_records(
     paths: str | Path | Iterable[str | Path], keep_duplicates: bool = False
 ) -> pd.DataFrame:
-    """Every trial record under ``paths`` (run or multirun folders, searched recursively, or
-    ``record.json`` files), one row per trial, reruns of a job counted once.
+    """Every trial record under ``paths`` (run or multirun folders, searched recursively,
+    ``record.json`` files, or results files ``*.jsonl``), one row per trial, reruns of a job
+    counted once.
 
     ``df.attrs`` says where the rows come from: ``sources``, ``n_records`` (files read),
     ``duplicates`` (``(dropped, kept)`` source pairs) and ``skipped`` (``(file, why)`` for files
@@ -181,17 +200,12 @@ def load_records(
         raise StudyError("no path given: name one or more run or multirun directories")
     files = find_record_files(paths)
     records, sources, skipped = [], [], []
-    for f in files:
-        try:
-            rec = read_record(f)
-        except (OSError, ValueError) as e:
-            skipped.append((str(f), f"not a readable record: {e}"))
-            continue
+    for f, rec in _read_each(files, skipped):
         if "arch_psnr" not in rec and "status" not in rec:
             skipped.append((str(f), "not a trial record (no status, no arch_psnr)"))
             continue
         records.append(rec)
-        sources.append(str(f))
+        sources.append(f)
     if not records:
         where = ", ".join(str(p) for p in paths)
         extra = f" ({len(skipped)} unreadable {RECORD_FILE} skipped)" if skipped else ""

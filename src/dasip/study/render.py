@@ -84,6 +84,14 @@ def slug(values: Iterable[Any]) -> str:
 HESSIAN_FILES = {ext: Path(f"hessian.{ext}") for ext in ("png", "svg", "csv")}
 
 
+#: with --ground-truth: every placed trial, and the distribution figure of each table
+GROUND_TRUTH_TRIALS = Path("ground_truth_trials.csv")
+
+
+def _ground_truth_figure(name: str, ext: str) -> Path:
+    return Path("ground_truth") / f"{slug([name])}.{ext}"
+
+
 def _scatter_file(keys: dict[str, Any], ext: str) -> Path:
     return Path("scatter") / f"{slug(keys.values())}.{ext}"
 
@@ -112,6 +120,14 @@ def render_report(built: StudyReport, out: str | Path) -> Report:
             "One-shot vs architecture validation PSNR",
         ),
     }
+    if built.ground_truth is not None:
+        from .ground_truth import display_summary
+
+        tables["ground_truth"] = (
+            built.ground_truth.table,
+            display_summary(built.ground_truth.table, list(built.options.by)),
+            "Place of the trials' architectures in the ground truth: rank, percentile, regret",
+        )
     if built.comparisons is not None:
         tables["comparisons"] = (
             built.comparisons,
@@ -138,6 +154,16 @@ def render_report(built: StudyReport, out: str | Path) -> Report:
         path = out / HESSIAN_FILES["csv"]
         built.trajectories.data.to_csv(path, index=False)
         report.files.append(path)
+    if built.ground_truth is not None:
+        path = out / GROUND_TRUTH_TRIALS
+        built.ground_truth.trials.to_csv(path, index=False)
+        report.files.append(path)
+        for name, figure in built.ground_truth.figures.items():
+            for ext in ("png", "svg"):
+                path = out / _ground_truth_figure(name, ext)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                figure.savefig(path, **({"dpi": 150} if ext == "png" else {}))
+                report.files.append(path)
     for pick in built.picks:
         if pick.figure is not None:
             png = out / _picture_file(pick)
@@ -264,6 +290,31 @@ def _index(built: StudyReport, report: Report, shown: dict[str, pd.DataFrame]) -
             "",
             to_markdown(shown["comparisons"]),
         ]
+
+    if built.ground_truth is not None:
+        gt = built.ground_truth
+        lines += [
+            "## Against the ground truth",
+            "",
+            f"{len(gt.trials)} trial(s) placed among every architecture of their ground-truth "
+            "table (the space trained under one config, docs/ground_truth.md), by the table's "
+            "PSNR of the trial's architecture: `rank` 1 is the best of `of` architectures, "
+            "`percentile` the share of them it is not worse than (100: the best), `regret` the "
+            "best table PSNR minus the table PSNR of the pick (dB); median [25th, 75th "
+            "percentile] over the setting's trials; `found best`: trials whose architecture is "
+            f"the table's best. Every placed trial: [CSV]({GROUND_TRUTH_TRIALS}). "
+            + links("ground_truth"),
+            "",
+            to_markdown(shown["ground_truth"]),
+        ]
+        for name in gt.figures:
+            png, svg = _ground_truth_figure(name, "png"), _ground_truth_figure(name, "svg")
+            lines += [
+                f"![{name}: every architecture's PSNR and the picks]({png})",
+                "",
+                f"[PNG]({png}) · [SVG]({svg})",
+                "",
+            ]
 
     if built.trajectories is not None:
         data = built.trajectories.data

@@ -95,6 +95,15 @@ def _parser() -> argparse.ArgumentParser:
         "%(default)s)",
     )
     p.add_argument(
+        "--ground-truth",
+        nargs="?",
+        const="auto",
+        metavar="TABLE or DATA/SETUP",
+        help="place each trial's architecture among every architecture of a ground-truth table "
+        "(rank, percentile, regret; docs/ground_truth.md): a table file, DATA/SETUP, or without "
+        "a value each trial's own table",
+    )
+    p.add_argument(
         "--keep-duplicates", action="store_true", help="count every record, reruns of a job too"
     )
     p.add_argument("--no-pictures", action="store_true", help="skip the architecture pictures")
@@ -123,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             compare=args.compare,
             p_family=args.p_family,
             diff_ci=args.diff_ci,
+            ground_truth=args.ground_truth,
         )
     except StudyError as e:
         parser.error(str(e))

@@ -29,8 +29,13 @@ class BOHBSweeperConf:
     #: one_shot_psnr (search only, no retraining) or arch_psnr (search, then retrain)
     objective: str = "one_shot_psnr"
     direction: str = "maximize"
-    #: COMPLETE + PRUNED trials the study should hold (failed ones do not count)
+    #: COMPLETE + PRUNED trials the study should hold (failed ones do not count), counted in
+    #: budget_unit
     n_trials: int = 128
+    #: what n_trials counts: trials, or iterations (BOHB's Hyperband iterations, the paper's
+    #: unit: each one successive-halving bracket's new configurations, 9, 3, 3, 9, ... trials
+    #: with the default budgets; dasip.hpo.study.trials_for_iterations)
+    budget_unit: str = "trials"
     #: jobs per launch (run in parallel by a parallel launcher)
     batch_size: int = 1
     #: TPE seed (null: random); a resumed sweep offsets it by the trials already in the study
