@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from typing import Any
 
 from omegaconf import OmegaConf
 
@@ -18,6 +19,18 @@ def grid_spacing(n: int) -> float:
     if n < 2:
         raise ValueError(f"data.n={n} must be >= 2")
     return math.pi / (n - 1)
+
+
+def uniform_arch(op: str, space: Any) -> str:
+    """The genotype string of the architecture with ``op`` everywhere in the space ``space`` (its
+    config block): ``grad*10`` in the sequential space, ``grad*15/grad*15`` in the cell space
+    (``method.arch`` of the baselines ``grad_only`` / ``nets_only``)."""
+    from .spaces import build_space
+
+    params = dict(
+        OmegaConf.to_container(space, resolve=True) if OmegaConf.is_config(space) else space
+    )
+    return str(build_space(params.pop("name"), **params).uniform(str(op), key="method.arch"))
 
 
 def job_dir(override_dirname: str) -> str:
@@ -35,3 +48,4 @@ def job_dir(override_dirname: str) -> str:
 
 OmegaConf.register_new_resolver("dasip.grid_spacing", grid_spacing, replace=True)
 OmegaConf.register_new_resolver("dasip.job_dir", job_dir, replace=True)
+OmegaConf.register_new_resolver("dasip.uniform_arch", uniform_arch, replace=True)

@@ -62,6 +62,21 @@ def test_other_methods_work_in_the_cell_space(tmp_path, method):
         }
 
 
+@pytest.mark.parametrize("method,op", [("grad_only", "grad"), ("nets_only", "net")])
+def test_baselines_put_their_op_on_every_edge_of_every_cell(tmp_path, method, op):
+    """Table 2's "Learnable Grad. only" and "Nets only" rows: one op on all 2 x 15 edges."""
+    d = run_trial(compose_cfg(overrides=[*CELL, f"method={method}", "ops=all"]), tmp_path)
+    assert d.status == "ok" and d.method == method and d.space == "cell"
+    assert d.genotype == f"{op}*15/{op}*15" and d.one_shot_psnr is None
+    assert math.isfinite(d.arch_psnr) and d.search_time_s == 0
+    assert read_record(tmp_path)["config"]["method"]["arch"] == d.genotype
+    # every edge built: nothing of an all-op cell is pruned
+    state = torch.load(tmp_path / "model.pt", weights_only=False)["state_dict"]
+    for c in (0, 1):
+        edges = {k.split(".")[3] for k in state if k.startswith(f"cells.{c}.edges.")}
+        assert edges == {str(e) for e in range(15)}
+
+
 @pytest.mark.slow
 def test_train_and_evaluate_py_accept_a_cell_genotype_unquoted(tmp_path):
     arch = "grad-net-zero*13/net*2-zero*13"
@@ -117,16 +132,17 @@ def test_table2_grid_is_methods_x_ops_x_data_in_the_cell_space(experiment):
             assert cfg.hparams.name == "H1"
             build(cfg, "unused")
             settings.add((cfg.method.name, cfg.ops.name, cfg.data.name))
-    assert len(jobs) == 12 and settings == {
+    # the paper's rows (DAS, random sampling, the two fixed baselines) and dasip's random search
+    assert len(jobs) == 20 and settings == {
         (m, o, d)
-        for m in ("das", "random_sampling", "random_search")
+        for m in ("das", "random_sampling", "random_search", "grad_only", "nets_only")
         for o in ("good", "all")
         for d in ("blur", "downsampling")
     }
     if experiment == "table2_quick":
-        assert len(_table2_jobs(experiment, [])) == 24  # seeds 0 and 1
+        assert len(_table2_jobs(experiment, [])) == 40  # seeds 0 and 1
     # the cell presets as a further axis, from the command line
     jobs = _table2_jobs(
         experiment, ["seed=range(2)", "hparams=H1,BOHB-Non-Seq-one-shot-Blur,BOHB-Non-Seq-Blur"]
     )
-    assert len(jobs) == 12 * 3 * 2
+    assert len(jobs) == 20 * 3 * 2

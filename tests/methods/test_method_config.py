@@ -33,6 +33,15 @@ from ..conftest import compose_cfg
             r"method.arch='grad\*10'",
         ),
         (["method=nets_only", "method.arch=net*9"], r"method.arch=net\*9 has 9 layers"),
+        (
+            ["method=grad_only", "space=cell", "arch=grad*30"],
+            r"arch='grad\*30' is not allowed with method=grad_only, which trains "
+            r"method.arch='grad\*15/grad\*15'",
+        ),
+        (
+            ["method=nets_only", "space=cell", "space.n_states=0"],
+            r"space.n_states=0 is not allowed",
+        ),
     ],
 )
 def test_bad_method_keys_rejected_before_training(overrides, match, tmp_path):
@@ -71,6 +80,13 @@ def test_baseline_presets_follow_the_number_of_layers():
     assert str(build(compose_cfg(overrides=["method=grad_only"]), "unused").arch) == "grad*10"
     cfg = compose_cfg(overrides=["method=nets_only", "space.n_layers=4"])
     assert str(build(cfg, "unused").arch) == "net*4"
+    # the cell space: every edge of every cell (space.n_cells x edges of space.n_states)
+    cfg = compose_cfg(overrides=["method=grad_only", "space=cell"])
+    assert cfg.method.arch == str(build(cfg, "unused").arch) == "grad*15/grad*15"
+    cfg = compose_cfg(
+        overrides=["method=nets_only", "space=cell", "space.n_cells=3", "space.n_states=2"]
+    )
+    assert str(build(cfg, "unused").arch) == "net*3/net*3/net*3"
     assert compose_cfg(overrides=["method=random_search"]).method.k == 5
     das = compose_cfg().method
     assert das.order == 1 and das.xi is None and das.eps == 0.01  # first order is the default

@@ -291,6 +291,17 @@ def test_sample_is_uniform_over_the_op_set_plus_zero_and_seeded():
     assert all(abs(c / len(ops) - 1 / 3) < 0.05 for c in counts.values()), counts
 
 
+def test_uniform_puts_one_op_on_every_edge_of_every_cell(ctx):
+    space = CellSpace(n_cells=3, n_states=4)
+    g = space.uniform("net")
+    assert str(g) == "net*10/net*10/net*10" and g.n_cells == 3 and g.n_states == 4
+    assert g.cells == (("net",) * 10,) * 3
+    assert len(g.live_edges()) == 30  # nothing is pruned: the net builds every edge
+    assert str(CellSpace().uniform("grad")) == "grad*15/grad*15"
+    with pytest.raises(GenotypeError, match=r"method.arch=conv\*15.*unknown op 'conv'"):
+        CellSpace().uniform("conv", key="method.arch")
+
+
 def test_candidate_ops_add_zero_once():
     space = CellSpace()
     assert space.candidate_ops(["grad", "net"]) == ("grad", "net", "zero")

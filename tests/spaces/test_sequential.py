@@ -109,3 +109,9 @@ def test_initial_zero_starts_the_network_from_zero(cfg_factory, tmp_path):
             x0 = operator.adjoint(y) if initial == "adjoint" else torch.zeros(3, 1, 50)
             torch.testing.assert_close(net(y), x0 + net.body(x0, y))
         assert not torch.allclose(nets["adjoint"][0](y), nets["zero"][0](y))
+
+
+def test_uniform_puts_one_op_on_every_layer(space):
+    assert str(space.uniform("grad")) == "grad*10" and space.uniform("net").ops == ("net",) * 10
+    with pytest.raises(GenotypeError, match=r"layer 0 has unknown op 'zero'"):
+        space.uniform("zero")  # no zero layer in a chain

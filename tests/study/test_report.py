@@ -250,13 +250,38 @@ def test_cli_compare_writes_the_comparisons_and_changes_nothing_else(
     rows = markdown_rows(md)
     assert rows[0] == [
         "ops", "subset", "a", "b", "n_a", "n_b", "median_a", "median_b", "diff [95% CI]",
-        "P(a>b)", "p", "note",
+        "P(a>b)", "p", "p (Holm)", "p (BH)", "note",
     ]  # fmt: skip
     assert rows[1][:8] == ["all", "all", "das", "random", "5", "5", "26.50", "19.00"]
-    assert rows[1][8].startswith("7.50 [") and rows[1][9:11] == ["1.00", "0.0079"]
+    # two p-values in the family of subset `all`: Holm doubles the smaller, as does BH
+    assert rows[1][8].startswith("7.50 [") and rows[1][9:13] == ["1.00", "0.0079", "0.016", "0.016"]
+    assert row["mannwhitney_p_holm"] == pytest.approx(4 / 252) and row["p_family_size"] == 2
+    assert "within all the comparisons of the same subset" in index
     assert rows[3][-1] == "1 trial(s) of fixed: a comparison needs at least 2 on each side"
     assert "Comparisons" not in (plain / "index.md").read_text()
     assert "comparisons" not in capsys.readouterr().err
+
+
+def test_cli_p_family_and_bca_interval(compare_study, tmp_path):
+    out, plain = tmp_path / "bca", tmp_path / "plain"
+    common = [str(compare_study), "--by", "method,ops", "--n-boot", "200", "--no-pictures"]
+    assert main([*common, "--out", str(plain), "--compare", "method"]) == 0
+    flags = ["--compare", "method", "--p-family", "report", "--diff-ci", "bca"]
+    assert main([*common, "--out", str(out), *flags]) == 0
+    comp = pd.read_csv(out / "comparisons.csv")
+    base = pd.read_csv(plain / "comparisons.csv")
+    assert comp["mannwhitney_p"].equals(base["mannwhitney_p"])  # the test is the same
+    assert set(comp["p_family_size"].dropna()) == {4} and set(base["p_family_size"].dropna()) == {2}
+    scored = comp["mannwhitney_p"].notna()
+    assert scored.sum() == 4
+    assert (comp["mannwhitney_p_holm"] >= base["mannwhitney_p_holm"])[scored].all()
+    assert comp["mannwhitney_p_holm"][0] == pytest.approx(4 * 2 / 252)  # the least of 4
+    assert not comp["diff_lo"].equals(base["diff_lo"])  # another interval
+    assert markdown_rows((out / "comparisons.md").read_text())[0][8] == "diff [95% BCa CI]"
+    index = (out / "index.md").read_text()
+    assert "95% BCa bootstrap interval" in index and "`--p-family report`" in index
+    for name in REPORT_FILES[1:]:  # the flags touch the comparisons only
+        assert (out / name).read_bytes() == (plain / name).read_bytes(), name
 
 
 def test_comparison_notes_when_there_is_nothing_to_compare(compare_study, tmp_path):

@@ -7,12 +7,16 @@ import re
 from itertools import combinations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats as sps
 
 from dasip.study import (
     ReportOptions,
     StudyError,
+    adjust_comparisons,
+    bca_diff_ci,
+    benjamini_hochberg,
     best_and_worst,
     bootstrap_ci,
     bootstrap_diff_ci,
@@ -21,9 +25,11 @@ from dasip.study import (
     correlate,
     correlation_table,
     format_min_sec,
+    holm,
     load_records,
     setting_table,
 )
+from dasip.study.stats import _BOOTSTRAP_SEED_ARG, _bh
 
 from .conftest import COMPARE_STUDY, HAND_ALL, HAND_GOOD
 
@@ -315,3 +321,115 @@ def test_a_side_with_too_few_trials_says_which():
         "1 trial(s) of das, 0 trial(s) of random: a comparison needs at least 2 on each side"
     )
     assert math.isnan(res["prob_superiority"]) and math.isnan(res["diff_lo"])
+
+
+# -- adjusted p-values --------------------------------------------------------------------------
+def test_holm_and_benjamini_hochberg_by_hand():
+    p = [0.01, 0.04, 0.03, 0.005, math.nan]
+    # sorted 0.005, 0.01, 0.03, 0.04 (m = 4, the NaN is not counted):
+    # Holm: 4 x 0.005 = 0.02, 3 x 0.01 = 0.03, 2 x 0.03 = 0.06, max(0.06, 1 x 0.04) = 0.06
+    np.testing.assert_allclose(holm(p), [0.03, 0.06, 0.06, 0.02, math.nan])
+    # BH: 4/1 x 0.005 = 0.02, 4/2 x 0.01 = 0.02, 4/3 x 0.03 = 0.04, 4/4 x 0.04 = 0.04
+    np.testing.assert_allclose(benjamini_hochberg(p), [0.02, 0.04, 0.04, 0.02, math.nan])
+    # capped at 1; one p-value is its own adjustment; none is none
+    np.testing.assert_allclose(holm([0.5, 0.6]), [1.0, 1.0])
+    np.testing.assert_allclose(benjamini_hochberg([0.5, 0.6]), [0.6, 0.6])
+    assert holm([0.2])[0] == benjamini_hochberg([0.2])[0] == 0.2
+    assert holm([]).shape == benjamini_hochberg([]).shape == (0,)
+    assert np.isnan(benjamini_hochberg([math.nan])).all() and np.isnan(holm([math.nan])).all()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_adjusted_p_values_are_at_least_the_raw_ones_and_keep_their_order(seed):
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(size=25) ** 3
+    p[rng.integers(0, 25, 3)] = p[0]  # ties
+    for adjusted in (holm(p), benjamini_hochberg(p)):
+        assert (adjusted >= p).all() and (adjusted <= 1).all()
+        order = np.argsort(p, kind="stable")
+        assert (np.diff(adjusted[order]) >= 0).all()  # monotone in the raw p-value
+    assert (holm(p) >= benjamini_hochberg(p)).all()  # FWER is stricter than FDR
+    # the fallback for scipy < 1.11 is scipy's rule
+    np.testing.assert_allclose(_bh(p), sps.false_discovery_control(p, method="bh"))
+
+
+def test_comparisons_are_adjusted_within_the_family(compare_study):
+    df = load_records(compare_study)
+    comp = {
+        family: comparison_table(
+            df, ReportOptions(by="method,ops", compare="method", n_boot=20, p_family=family)
+        )
+        for family in ("subset", "group", "report")
+    }
+    raw = comp["subset"]["mannwhitney_p"]
+    for frame in comp.values():  # the family changes the adjustment, nothing else
+        assert frame["mannwhitney_p"].equals(raw) and frame["diff_lo"].equals(
+            comp["subset"]["diff_lo"]
+        )
+    # each subset has two finite p-values: (all) das-random and (good) das-random; the rows with
+    # a fixed side (one trial) have none and are in no family
+    clear = _row(comp["subset"], ops="all", subset="all")
+    same = _row(comp["subset"], ops="good", a="das", b="random", subset="all")
+    assert clear["p_family_size"] == same["p_family_size"] == 2
+    assert clear["mannwhitney_p_holm"] == pytest.approx(2 * 2 / math.comb(10, 5))
+    assert clear["mannwhitney_p_holm"] < 0.05  # the clear difference stays clear
+    assert same["mannwhitney_p_holm"] == pytest.approx(min(1.0, same["mannwhitney_p"]))
+    assert clear["mannwhitney_p_bh"] == pytest.approx(2 * 2 / math.comb(10, 5))
+    short = _row(comp["subset"], ops="good", a="das", b="fixed", subset="all")
+    assert all(math.isnan(short[c]) for c in ("mannwhitney_p_holm", "p_family_size"))
+    # per group of the other keys: ops=all has one pair per subset, adjusted = raw
+    alone = _row(comp["group"], ops="all", subset="all")
+    assert alone["p_family_size"] == 1 and alone["mannwhitney_p_holm"] == alone["mannwhitney_p"]
+    # the whole report: both subsets, 4 p-values
+    every = _row(comp["report"], ops="all", subset="all")
+    assert every["p_family_size"] == 4
+    assert every["mannwhitney_p_holm"] == pytest.approx(
+        holm(raw.to_numpy())[list(comp["report"].index).index(every.name)]
+    )
+    assert every["mannwhitney_p_holm"] > clear["mannwhitney_p_holm"]
+    finite = raw.notna()
+    for frame in comp.values():
+        assert (frame["mannwhitney_p_holm"][finite] >= raw[finite]).all()
+        assert (frame["mannwhitney_p_bh"][finite] >= raw[finite]).all()
+    # by hand on a frame: families by the named columns
+    frame = adjust_comparisons(
+        pd.DataFrame({"g": ["x", "x", "y"], "mannwhitney_p": [0.01, 0.04, 0.03]}), ["g"]
+    )
+    np.testing.assert_allclose(frame["mannwhitney_p_holm"], [0.02, 0.04, 0.03])
+    np.testing.assert_allclose(frame["p_family_size"], [2, 2, 1])
+
+
+def test_bca_interval_of_the_median_difference():
+    a, b = np.array([25.0, 27.5, 26.0, 30.0, 26.5]), np.array([24.0, 26.5, 25.0, 23.0, 28.0])
+    options = ReportOptions(n_boot=400, seed=3, ci=0.9, diff_ci="bca")
+    out = bootstrap_diff_ci(a, b, options)
+    assert out == bca_diff_ci(a, b, options)
+    res = sps.bootstrap(  # the documented call
+        (a, b),
+        lambda x, y, axis: np.median(x, axis=axis) - np.median(y, axis=axis),
+        n_resamples=400,
+        confidence_level=0.9,
+        method="BCa",
+        **{_BOOTSTRAP_SEED_ARG: np.random.default_rng(3)},  # rng= from scipy 1.15
+    )
+    assert out["diff_lo"] == pytest.approx(res.confidence_interval.low)
+    assert out["diff_hi"] == pytest.approx(res.confidence_interval.high)
+    assert out != bootstrap_diff_ci(a, b, ReportOptions(n_boot=400, seed=3, ci=0.9))
+    assert out["diff_lo"] < np.median(a) - np.median(b) < out["diff_hi"]
+    # a clear difference: the interval is above 0; no spread at all: no interval
+    clear = compare(a + 10, b, options)
+    assert clear["diff_lo"] > 0 and clear["diff"] == pytest.approx(11.5)
+    flat = bca_diff_ci(np.array([1.0, 1.0, 1.0]), np.array([0.0, 0.0, 0.0]), options)
+    assert math.isnan(flat["diff_lo"]) and math.isnan(flat["diff_hi"])
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"p_family": "all"}, "--p-family 'all' is not allowed; allowed: subset, group, report"),
+        ({"diff_ci": "bc"}, "--diff-ci 'bc' is not allowed; allowed: percentile, bca"),
+    ],
+)
+def test_bad_comparison_options(kwargs, message):
+    with pytest.raises(StudyError, match=re.escape(message)):
+        ReportOptions(**kwargs)

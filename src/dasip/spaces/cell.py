@@ -235,6 +235,13 @@ class CellSpace:
                     )
         return genotype
 
+    def uniform(self, op: str, key: str = "arch") -> CellGenotype:
+        """Every edge of every cell ``op`` (``grad*15/grad*15``): the baselines "Learnable Grad.
+        only" and "Nets only" of the paper's Table 2. Every state is live and both output states
+        reach the merge, so the derived network builds every edge."""
+        cells = ((op,) * self.n_edges,) * self.n_cells
+        return self.check(CellGenotype(self.n_states, cells), key)
+
     def sample(self, op_names: Sequence[str], generator: torch.Generator) -> CellGenotype:
         """Every edge's op uniform over the candidates: the op set plus ``zero``, the same choices
         as DAS has in this space."""

@@ -108,6 +108,11 @@ class SequentialSpace:
             )
         return genotype
 
+    def uniform(self, op: str, key: str = "arch") -> SequentialGenotype:
+        """Every layer ``op``: the baselines "Learnable Grad. only" (``grad*n_layers``) and "Nets
+        only" (``net*...``)."""
+        return self.check(SequentialGenotype((op,) * self.n_layers), key)
+
     def sample(self, op_names: Sequence[str], generator: torch.Generator) -> SequentialGenotype:
         """An architecture drawn uniformly: each layer's op uniform over ``op_names``."""
         names = self.candidate_ops(op_names)

@@ -1,7 +1,8 @@
 """Studies: read the trial records of many runs and compute what the paper reports.
 
 ``load_records`` (folders) / ``load_wandb`` (W&B runs) give one DataFrame row per trial;
-``setting_table``, ``correlation_table`` and ``comparison_table`` give the numbers;
+``setting_table``, ``correlation_table`` and ``comparison_table`` (p-values adjusted by
+``holm`` / ``benjamini_hochberg``) give the numbers;
 ``scatter_figure``, ``draw_architecture`` and ``eigenvalue_figure`` (Hessian eigenvalue
 trajectories) the pictures; ``build_report`` all of it as data and ``write_report`` as files
 with an ``index.md``, every step reading one ``ReportOptions``. The rules (reruns, NaN
@@ -16,6 +17,9 @@ from .plots import hue_palette, panels, scatter_figure
 from .records import StudyError, combine_records, load_records, load_wandb
 from .render import Report, render_report, write_report
 from .stats import (
+    adjust_comparisons,
+    bca_diff_ci,
+    benjamini_hochberg,
     best_and_worst,
     bootstrap_ci,
     bootstrap_diff_ci,
@@ -24,6 +28,7 @@ from .stats import (
     correlate,
     correlation_table,
     format_min_sec,
+    holm,
     mixed_settings,
     setting_table,
 )
@@ -44,6 +49,9 @@ __all__ = [
     "ReportOptions",
     "StudyError",
     "StudyReport",
+    "adjust_comparisons",
+    "bca_diff_ci",
+    "benjamini_hochberg",
     "best_and_worst",
     "bootstrap_ci",
     "bootstrap_diff_ci",
@@ -60,6 +68,7 @@ __all__ = [
     "eigenvalue_figure",
     "eigenvalue_trajectories",
     "format_min_sec",
+    "holm",
     "hue_palette",
     "job_key",
     "load_records",

@@ -1,5 +1,5 @@
 """What a study report is asked for: the keys that make a setting, the degenerate threshold, the
-correlation options and the key to compare, as one checked :class:`ReportOptions` that every
+correlation options, the key to compare and how its comparisons are adjusted and bounded, as one checked :class:`ReportOptions` that every
 step of a report (the tables, the correlations, the comparisons, the figures, the files) reads.
 The rules are in docs/study.md."""
 
@@ -19,6 +19,12 @@ DEGENERATE_ON = ("either", "arch", "one_shot")
 #: fewest (one-shot, arch) pairs a correlation is computed from
 MIN_PAIRS = 3
 N_BOOT = 2000
+#: the families a comparison's p-value is adjusted within (``--p-family``, docs/study.md):
+#: every comparison of one subset (``all`` / ``non-degenerate``) of the report, every
+#: comparison of one group of the other ``--by`` keys and subset, or every row of the report
+P_FAMILIES = ("subset", "group", "report")
+#: the bootstrap interval of a comparison's median difference (``--diff-ci``)
+DIFF_CIS = ("percentile", "bca")
 BOOT_SEED = 0
 CI = 0.95
 
@@ -46,7 +52,10 @@ class ReportOptions:
     ``--ci``). ``min_pairs``: the fewest pairs a correlation is computed from. ``hue``: the key
     coloured within a scatter plot (an op set), when it is one of ``by``. ``pictures``: draw
     the best and worst architecture of each setting. ``compare``: the ``by`` key whose values
-    are compared pairwise (``--compare``), or None for no comparisons. ``ground_truth``: place
+    are compared pairwise (``--compare``), or None for no comparisons. ``p_family``: the
+    comparisons whose Mann-Whitney p-values are adjusted together (Holm, Benjamini-Hochberg;
+    ``--p-family``, one of :data:`P_FAMILIES`). ``diff_ci``: the bootstrap interval of the
+    median difference, ``percentile`` or ``bca`` (``--diff-ci``). ``ground_truth``: place
     each trial's architecture in a ground-truth table (``--ground-truth``): ``auto`` (each
     trial's own table), a table file or ``DATA/SETUP``; None for no such section.
     """
@@ -61,6 +70,8 @@ class ReportOptions:
     hue: str = "ops"
     pictures: bool = True
     compare: str | None = None
+    p_family: str = "subset"
+    diff_ci: str = "percentile"
     ground_truth: str | None = None
 
     def __post_init__(self) -> None:
@@ -72,11 +83,13 @@ class ReportOptions:
                 f"--compare {self.compare!r} is not one of the --by keys; allowed: "
                 f"{', '.join(self.by) or '(none: --by is empty)'}"
             )
-        if self.degenerate_on not in DEGENERATE_ON:
-            raise StudyError(
-                f"--degenerate-on {self.degenerate_on!r} is not allowed; allowed: "
-                f"{', '.join(DEGENERATE_ON)}"
-            )
+        for flag, value, allowed in (
+            ("--degenerate-on", self.degenerate_on, DEGENERATE_ON),
+            ("--p-family", self.p_family, P_FAMILIES),
+            ("--diff-ci", self.diff_ci, DIFF_CIS),
+        ):
+            if value not in allowed:
+                raise StudyError(f"{flag} {value!r} is not allowed; allowed: {', '.join(allowed)}")
         if self.n_boot < 1:
             raise StudyError(f"--n-boot {self.n_boot}: must be at least 1")
         if not 0 < self.ci < 1:

@@ -28,6 +28,12 @@ from .tables import (
 from .trajectories import CAPTION
 
 PROG = "dasip-report"
+#: the family of comparisons whose p-values are adjusted together (``--p-family``)
+_FAMILY_TEXT = {
+    "subset": "all the comparisons of the same subset (`all` or `non-degenerate`) in this report",
+    "group": "the comparisons of the same group of the other `--by` keys and the same subset",
+    "report": "all the comparisons in this report, both subsets",
+}
 _DEGENERATE_ON_TEXT = {
     "either": "either PSNR",
     "arch": "the architecture PSNR",
@@ -125,7 +131,7 @@ def render_report(built: StudyReport, out: str | Path) -> Report:
     if built.comparisons is not None:
         tables["comparisons"] = (
             built.comparisons,
-            display_comparisons(built.comparisons, built.options.ci),
+            display_comparisons(built.comparisons, built.options.ci, built.options.diff_ci),
             f"Architecture validation PSNR, pairwise between the values of {built.options.compare}",
         )
     for stem, (table, shown, title) in tables.items():
@@ -264,17 +270,22 @@ def _index(built: StudyReport, report: Report, shown: dict[str, pd.DataFrame]) -
 
     if built.comparisons is not None:
         key = options.compare
+        interval = "BCa" if options.diff_ci == "bca" else "percentile"
         lines += [
             f"## Comparisons (`{key}`)",
             "",
             f"Each pair of `{key}` values `a`, `b` within a group of the other `--by` keys: "
             f"`n_a`, `n_b` scored trials, their median architecture PSNR (dB), `diff` = "
-            f"median_a - median_b with a {options.ci:.0%} percentile bootstrap interval "
+            f"median_a - median_b with a {options.ci:.0%} {interval} bootstrap interval "
             f"({options.n_boot} resamples of each side, seed {options.seed}), `P(a>b)` the "
             "chance that a trial of `a` beats one of `b` (Mann-Whitney U / (n_a n_b), ties "
             "count 1/2) and `p` the two-sided Mann-Whitney U test's p-value. `non-degenerate` "
             f"leaves out trials below {degenerate_db:g} dB, and a pair needs at least "
             f"{MIN_PER_SIDE} trials on each side (the CSV has U and full precision). "
+            f"`p (Holm)` and `p (BH)` are `p` adjusted for the number of comparisons (Holm: "
+            "family-wise error; Benjamini-Hochberg: false discovery rate) within "
+            f"{_FAMILY_TEXT[options.p_family]} (`--p-family {options.p_family}`; "
+            "`p_family_size` in the CSV); a claim cites the adjusted value. "
             + links("comparisons"),
             "",
             to_markdown(shown["comparisons"]),

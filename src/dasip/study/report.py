@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .options import DEFAULT_OPTIONS, DEGENERATE_ON, ReportOptions
+from .options import DEFAULT_OPTIONS, DEGENERATE_ON, DIFF_CIS, P_FAMILIES, ReportOptions
 from .records import StudyError, combine_records, load_records, load_wandb
 from .render import PROG, write_report
 
@@ -80,6 +80,21 @@ def _parser() -> argparse.ArgumentParser:
         "within each group of the other keys (default: none)",
     )
     p.add_argument(
+        "--p-family",
+        choices=P_FAMILIES,
+        default=default.p_family,
+        help="with --compare: the comparisons whose p-values are adjusted together (Holm, "
+        "Benjamini-Hochberg): those of one subset (all / non-degenerate), of one group of the "
+        "other --by keys and subset, or of the whole report (default: %(default)s)",
+    )
+    p.add_argument(
+        "--diff-ci",
+        choices=DIFF_CIS,
+        default=default.diff_ci,
+        help="with --compare: the bootstrap interval of the median difference (default: "
+        "%(default)s)",
+    )
+    p.add_argument(
         "--ground-truth",
         nargs="?",
         const="auto",
@@ -115,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             min_pairs=args.min_pairs,
             pictures=not args.no_pictures,
             compare=args.compare,
+            p_family=args.p_family,
+            diff_ci=args.diff_ci,
             ground_truth=args.ground_truth,
         )
     except StudyError as e:

@@ -1,10 +1,12 @@
 """A study's numbers: the per-setting table of architecture PSNRs, the one-shot vs
 architecture correlations with bootstrap confidence intervals and the pairwise comparisons of
-the architecture PSNR between the values of one setting key. The rules are in docs/study.md.
+the architecture PSNR between the values of one setting key, with p-values adjusted for the
+number of comparisons. The rules are in docs/study.md.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 from collections.abc import Iterable, Sequence
@@ -252,26 +254,133 @@ COMPARISON_STATS = (
     "median_a", "median_b", "diff", "diff_lo", "diff_hi", "prob_superiority", "mannwhitney_u",
     "mannwhitney_p",
 )  # fmt: skip
+#: the columns :func:`comparison_table` adds after :data:`COMPARISON_STATS`: the adjusted
+#: p-values and the number of p-values of the row's family
+ADJUSTED_STATS = ("mannwhitney_p_holm", "mannwhitney_p_bh", "p_family_size")
+
+
+def holm(p: Sequence[float]) -> np.ndarray:
+    """Holm's step-down adjusted p-values (family-wise error rate) of ``p``, in its order.
+
+    With the ``m`` finite p-values sorted, ``p_(1) <= ... <= p_(m)``, the ``i``-th adjusted
+    value is ``min(1, max_{j <= i} (m - j + 1) p_(j))``; a NaN stays NaN and is not counted
+    in ``m``."""
+    p = np.asarray(p, float)
+    out = np.full(p.shape, np.nan)
+    finite = np.flatnonzero(np.isfinite(p))
+    order = finite[np.argsort(p[finite], kind="stable")]
+    m = len(order)
+    out[order] = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    return out
+
+
+def benjamini_hochberg(p: Sequence[float]) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (false discovery rate) of ``p``, in its order:
+    scipy's ``false_discovery_control(method="bh")`` (scipy >= 1.11), else the same rule,
+    ``min(1, min_{j >= i} m p_(j) / j)`` over the ``m`` finite p-values sorted ascending; a
+    NaN stays NaN and is not counted in ``m``."""
+    p = np.asarray(p, float)
+    out = np.full(p.shape, np.nan)
+    finite = np.isfinite(p)
+    if finite.any():
+        fdr = getattr(sps, "false_discovery_control", None)
+        out[finite] = fdr(p[finite], method="bh") if fdr else _bh(p[finite])
+    return out
+
+
+def _bh(p: np.ndarray) -> np.ndarray:
+    """:func:`benjamini_hochberg` of finite ``p`` without scipy's ``false_discovery_control``."""
+    m = len(p)
+    order = np.argsort(p, kind="stable")
+    scaled = p[order] * m / np.arange(1, m + 1)
+    out = np.empty(m)
+    out[order] = np.minimum(1.0, np.minimum.accumulate(scaled[::-1])[::-1])
+    return out
+
+
+def _family_columns(options: ReportOptions, other: list[str]) -> list[str]:
+    """The columns whose values make a p-value family (``options.p_family``)."""
+    return {"subset": ["subset"], "group": [*other, "subset"], "report": []}[options.p_family]
+
+
+def adjust_comparisons(comp: pd.DataFrame, family: Sequence[str]) -> pd.DataFrame:
+    """``comp`` with :data:`ADJUSTED_STATS`: each row's Mann-Whitney p-value adjusted by
+    :func:`holm` and :func:`benjamini_hochberg` within its family, the rows that share the
+    values of ``family`` (every row when it is empty), and the family's number of finite
+    p-values (a row without a p-value, a side too short, is in no family: NaN)."""
+    p = comp["mannwhitney_p"].to_numpy(float)
+    stats = {name: np.full(len(comp), np.nan) for name in ADJUSTED_STATS}
+    if len(comp):
+        groups = (
+            comp.groupby(list(family), sort=False, dropna=False).indices.values()
+            if family
+            else [np.arange(len(comp))]
+        )
+        for idx in groups:
+            idx = np.asarray(idx)
+            stats["mannwhitney_p_holm"][idx] = holm(p[idx])
+            stats["mannwhitney_p_bh"][idx] = benjamini_hochberg(p[idx])
+            stats["p_family_size"][idx] = np.where(
+                np.isfinite(p[idx]), np.isfinite(p[idx]).sum(), np.nan
+            )
+    return comp.assign(**stats)
 
 
 def bootstrap_diff_ci(
     a: np.ndarray, b: np.ndarray, options: ReportOptions = DEFAULT_OPTIONS
 ) -> dict[str, float]:
-    """Percentile bootstrap interval of ``median(a) - median(b)`` (``n_boot``, ``seed`` and
-    ``ci`` of ``options``).
+    """Bootstrap interval of ``median(a) - median(b)`` (``n_boot``, ``seed``, ``ci`` and
+    ``diff_ci`` of ``options``).
 
-    Each side is resampled on its own, with replacement, from one generator:
-    ``rng = numpy.random.default_rng(seed)``, ``ia = rng.integers(0, n_a, size=(n_boot, n_a))``,
-    then ``ib = rng.integers(0, n_b, size=(n_boot, n_b))``; the interval is taken as in
-    :func:`bootstrap_ci`."""
+    ``diff_ci="percentile"`` (the default): each side is resampled on its own, with
+    replacement, from one generator: ``rng = numpy.random.default_rng(seed)``,
+    ``ia = rng.integers(0, n_a, size=(n_boot, n_a))``, then
+    ``ib = rng.integers(0, n_b, size=(n_boot, n_b))``; the interval is taken as in
+    :func:`bootstrap_ci`. ``diff_ci="bca"``: :func:`bca_diff_ci`."""
     a, b = np.asarray(a, float), np.asarray(b, float)
     if not len(a) or not len(b):
         return {"diff_lo": np.nan, "diff_hi": np.nan}
+    if options.diff_ci == "bca":
+        return bca_diff_ci(a, b, options)
     rng = np.random.default_rng(options.seed)
     ia = rng.integers(0, len(a), size=(options.n_boot, len(a)))
     ib = rng.integers(0, len(b), size=(options.n_boot, len(b)))
     diffs = np.median(a[ia], axis=1) - np.median(b[ib], axis=1)
     lo, hi, _ = _percentile_interval(diffs, options.ci)
+    return {"diff_lo": lo, "diff_hi": hi}
+
+
+#: scipy >= 1.15 seeds ``bootstrap`` with ``rng``, older versions with ``random_state``
+_BOOTSTRAP_SEED_ARG = (
+    "rng" if "rng" in inspect.signature(sps.bootstrap).parameters else "random_state"
+)
+
+
+def _median_diff(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.median(a, axis=axis) - np.median(b, axis=axis)
+
+
+def bca_diff_ci(
+    a: np.ndarray, b: np.ndarray, options: ReportOptions = DEFAULT_OPTIONS
+) -> dict[str, float]:
+    """The bias-corrected and accelerated (BCa) bootstrap interval of ``median(a) - median(b)``:
+    scipy's ``bootstrap((a, b), ..., method="BCa")``, each side resampled on its own
+    (``paired=False``), ``n_resamples=n_boot``, ``confidence_level=ci``, its generator
+    ``numpy.random.default_rng(seed)``. NaN where scipy cannot form it (every resample has the
+    same difference)."""
+    seeded = {_BOOTSTRAP_SEED_ARG: np.random.default_rng(options.seed)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # degenerate data: scipy warns and gives NaN
+        res = sps.bootstrap(
+            (np.asarray(a, float), np.asarray(b, float)),
+            _median_diff,
+            n_resamples=options.n_boot,
+            confidence_level=options.ci,
+            method="BCa",
+            vectorized=True,
+            **seeded,
+        )
+    lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
     return {"diff_lo": lo, "diff_hi": hi}
 
 
@@ -323,6 +432,8 @@ def comparison_table(df: pd.DataFrame, options: ReportOptions = DEFAULT_OPTIONS)
     first in the order of :func:`setting_table`. Each pair has two rows: ``subset='all'`` (the
     scored trials: finite architecture PSNR) and ``subset='non-degenerate'`` (those at or above
     ``options.degenerate_db``). The bootstrap restarts from ``options.seed`` for every row.
+    The p-values are adjusted within the family ``options.p_family`` names
+    (:func:`adjust_comparisons`).
     """
     key = options.compare
     if key is None:
@@ -344,9 +455,13 @@ def comparison_table(df: pd.DataFrame, options: ReportOptions = DEFAULT_OPTIONS)
                 row.update(subset=subset, a=a, b=b)
                 row.update(compare(*(p.to_numpy() for p in sides), options, (str(a), str(b))))
                 rows.append(row)
-    return pd.DataFrame(
+    comp = pd.DataFrame(
         rows, columns=[*other, "subset", "a", "b", "n_a", "n_b", *COMPARISON_STATS, "note"]
     )
+    comp = adjust_comparisons(comp, _family_columns(options, other))
+    return comp[
+        [*other, "subset", "a", "b", "n_a", "n_b", *COMPARISON_STATS, *ADJUSTED_STATS, "note"]
+    ]
 
 
 # -- checks and picks ---------------------------------------------------------------------------

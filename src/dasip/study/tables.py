@@ -93,18 +93,26 @@ def format_p(p: float) -> str:
     return np.format_float_positional(p, precision=2, fractional=False, trim="-")
 
 
-def display_comparisons(comp: pd.DataFrame, ci: float = 0.95) -> pd.DataFrame:
+def display_comparisons(
+    comp: pd.DataFrame, ci: float = 0.95, diff_ci: str = "percentile"
+) -> pd.DataFrame:
     """The comparison table from :func:`comparison_table`: medians in dB and ``diff [lo, hi]``
-    to 2 decimals, ``P(a>b)`` to 2, the Mann-Whitney p-value to 2 significant digits."""
+    to 2 decimals (the header names a ``bca`` interval), ``P(a>b)`` to 2, the Mann-Whitney
+    p-value and its Holm and Benjamini-Hochberg adjustments to 2 significant digits."""
     other = _by_of(comp, "subset")
     out = pd.DataFrame({k: comp[k].map(str) for k in other})
     for col in ("subset", "a", "b", "n_a", "n_b"):
         out[col] = comp[col].map(str)
     out["median_a"] = comp["median_a"].map(fmt)
     out["median_b"] = comp["median_b"].map(fmt)
-    out[f"diff [{ci:.0%} CI]"] = _with_interval(comp["diff"], comp["diff_lo"], comp["diff_hi"])
+    kind = " BCa" if diff_ci == "bca" else ""
+    out[f"diff [{ci:.0%}{kind} CI]"] = _with_interval(
+        comp["diff"], comp["diff_lo"], comp["diff_hi"]
+    )
     out["P(a>b)"] = comp["prob_superiority"].map(fmt)
     out["p"] = comp["mannwhitney_p"].map(format_p)
+    out["p (Holm)"] = comp["mannwhitney_p_holm"].map(format_p)
+    out["p (BH)"] = comp["mannwhitney_p_bh"].map(format_p)
     out["note"] = comp["note"].fillna("")
     return out
 
