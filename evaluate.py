@@ -1,15 +1,7 @@
-"""`python evaluate.py [overrides]`: see README.md. Configs live in conf/."""
+"""``python evaluate.py [overrides]``: see README.md. A shim for ``dasip-evaluate`` (the app is
+:mod:`dasip.entry.evaluate`; configs live in src/dasip/conf/)."""
 
-import hydra
-from omegaconf import DictConfig
-
-from dasip import cli
-
-
-@hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
-def main(cfg: DictConfig) -> float | None:
-    return cli.evaluate(cfg)
-
+from dasip.entry.evaluate import main
 
 if __name__ == "__main__":
     main()

@@ -1,15 +1,7 @@
-"""`python search.py [overrides]`: see README.md. Configs live in conf/."""
+"""``python search.py [overrides]``: see README.md. A shim for ``dasip-search`` (the app is
+:mod:`dasip.entry.search`; configs live in src/dasip/conf/)."""
 
-import hydra
-from omegaconf import DictConfig
-
-from dasip import cli
-
-
-@hydra.main(version_base="1.3", config_path="conf", config_name="search")
-def main(cfg: DictConfig) -> float | None:
-    return cli.search(cfg)
-
+from dasip.entry.search import main
 
 if __name__ == "__main__":
     main()

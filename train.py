@@ -1,15 +1,7 @@
-"""`python train.py [overrides]`: see README.md. Configs live in conf/."""
+"""``python train.py [overrides]``: see README.md. A shim for ``dasip-train`` (the app is
+:mod:`dasip.entry.train`; configs live in src/dasip/conf/)."""
 
-import hydra
-from omegaconf import DictConfig
-
-from dasip import cli
-
-
-@hydra.main(version_base="1.3", config_path="conf", config_name="train")
-def main(cfg: DictConfig) -> float | None:
-    return cli.train(cfg)
-
+from dasip.entry.train import main
 
 if __name__ == "__main__":
     main()

@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("WANDB_MODE", "disabled")
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
@@ -36,6 +35,7 @@ def main() -> None:
     import torch
     from hydra import compose, initialize_config_dir
 
+    from dasip import CONF_DIR
     from dasip.data import write_stand_in
     from dasip.trial import run_trial
 
@@ -63,7 +63,7 @@ def main() -> None:
     ]
 
     def trial(steps: int, *extra: str):
-        with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             cfg = compose("search", overrides=[*base, f"data.batches_per_epoch={steps}", *extra])
         return run_trial(cfg, Path(tmp.name) / f"run{len(os.listdir(tmp.name))}")
 
@@ -77,7 +77,7 @@ def main() -> None:
     wall = time.perf_counter() - t0
     search_ms = 1000 * (search[1] - search[0]) / args.steps
     train_ms = 1000 * (train[1] - train[0]) / args.steps
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         full = compose("search", overrides=["+experiment=table4", f"data={args.data}"])
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "

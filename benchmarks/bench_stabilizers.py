@@ -17,10 +17,8 @@ import os
 import platform
 import tempfile
 import time
-from pathlib import Path
 
 os.environ.setdefault("WANDB_MODE", "disabled")
-ROOT = Path(__file__).resolve().parents[1]
 #: (label, method overrides); the first is the baseline
 RUNS = (
     ("darts", ["method.variant=darts"]),
@@ -73,12 +71,14 @@ def main() -> None:
     import torch
     from hydra import compose, initialize_config_dir
 
+    from dasip import CONF_DIR
+
     logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
     torch.set_num_threads(args.threads)
     base = ["logger=none", "hparams.alpha_warmup=false", "trainer.enable_progress_bar=false",
             "+trainer.limit_val_batches=0", *args.overrides]  # fmt: skip
     cfgs = {}
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         for label, overrides in RUNS:
             cfgs[label] = compose(config_name="search", overrides=base + overrides)
     steps = max(args.steps, cfgs["darts"].data.batches_per_epoch)

@@ -33,10 +33,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 os.environ.setdefault("WANDB_MODE", "disabled")
-ROOT = Path(__file__).resolve().parents[1]
 PATHS = ("first", "eager", "default")
 
 
@@ -60,13 +58,14 @@ def first_release() -> Iterator[list[str]]:
 def run(path: str, overrides: list[str]):
     from hydra import compose, initialize_config_dir
 
+    from dasip import CONF_DIR
     from dasip.trial import run_trial
 
     ctx = first_release() if path == "first" else contextlib.nullcontext([])
     with ctx as extra:
         if path == "eager":
             extra = ["compile.search=false"]
-        with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             cfg = compose(config_name="search", overrides=[*overrides, *extra])
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()

@@ -9,8 +9,10 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
+from dasip import CONF_DIR
+
 ROOT = Path(__file__).resolve().parents[1]
-CONF = ROOT / "conf"
+CONF = CONF_DIR  # src/dasip/conf: the package ships its configs
 
 os.environ.setdefault("WANDB_MODE", "disabled")
 os.environ.setdefault("WANDB_SILENT", "true")

@@ -28,10 +28,11 @@ import pandas as pd
 import torch
 from torch import nn
 
+from . import CONF_DIR
 from .physics import LinearOperator
 
-#: the repository's configs (``search.py``'s ``conf/``)
-CONF = Path(__file__).resolve().parents[2] / "conf"
+#: the package's configs (``search.py``'s ``dasip/conf``)
+CONF = CONF_DIR
 
 #: the floors the paper's Table 1 implies (the minimums of its two baseline rows: 8.80 and
 #: 8.07 dB on blur, 7.95 and 1.08 dB on downsampling; docs/reproduction.md)

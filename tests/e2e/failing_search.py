@@ -1,14 +1,13 @@
 """``search.py`` whose method raises for the seeds in ``+fail_seeds=[..]`` (tests only)."""
 
 import dataclasses
-from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
-from dasip import cli, methods
+from dasip import CONF_DIR, cli, methods
 
-CONF = str(Path(__file__).resolve().parents[2] / "conf")
+CONF = str(CONF_DIR)
 
 
 def _failing(run):

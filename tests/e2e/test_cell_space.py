@@ -12,7 +12,7 @@ from dasip.record import read_record
 from dasip.spaces import CellSpace
 from dasip.trial import evaluate_checkpoint, run_trial
 
-from ..conftest import FAST, ROOT, compose_cfg
+from ..conftest import CONF, FAST, ROOT, compose_cfg
 
 CELL = ["space=cell", "seed=2"]
 
@@ -107,7 +107,7 @@ def _table2_jobs(experiment: str, cli: list[str]) -> list[list[str]]:
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("search", overrides=[f"+experiment={experiment}"], return_hydra_config=True)
     params = [f"{k}={v}" for k, v in cfg.hydra.sweeper.params.items()]
     (jobs,) = BasicSweeper.split_arguments(
@@ -125,7 +125,7 @@ def test_table2_grid_is_methods_x_ops_x_data_in_the_cell_space(experiment):
 
     jobs = _table2_jobs(experiment, ["seed=0"])
     settings = set()
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         for job in jobs:
             cfg = compose("search", overrides=[f"+experiment={experiment}", *job])
             assert cfg.space.name == "cell" and cfg.study == experiment

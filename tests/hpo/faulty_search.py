@@ -9,15 +9,14 @@ import dataclasses
 import math
 import os
 import signal
-from pathlib import Path
 
 import hydra
 import pytorch_lightning as pl
 from omegaconf import DictConfig
 
-from dasip import cli, methods
+from dasip import CONF_DIR, cli, methods
 
-CONF = str(Path(__file__).resolve().parents[2] / "conf")
+CONF = str(CONF_DIR)
 
 
 class _Kill(pl.Callback):

@@ -10,11 +10,11 @@ from omegaconf import OmegaConf
 
 from dasip.hpo.export import SweepSummary, best_method, write_results
 
-from ..conftest import ROOT, compose_cfg
+from ..conftest import CONF, compose_cfg
 
 NAME = "BOHB-test"
-H1 = OmegaConf.to_container(OmegaConf.load(ROOT / "conf/hparams/H1.yaml"))
-DAS = OmegaConf.to_container(OmegaConf.load(ROOT / "conf/method/das.yaml"))
+H1 = OmegaConf.to_container(OmegaConf.load(CONF / "hparams/H1.yaml"))
+DAS = OmegaConf.to_container(OmegaConf.load(CONF / "method/das.yaml"))
 
 
 def _summary(sweep_dir: Path, method: dict, hparams_dir: Path | None = None) -> SweepSummary:

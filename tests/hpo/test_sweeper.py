@@ -14,7 +14,7 @@ import yaml
 from dasip.record import RECORD_FILE, read_record
 from dasip.trial import run_trial
 
-from ..conftest import FAST, ROOT, compose_cfg
+from ..conftest import CONF, FAST, ROOT, compose_cfg
 
 FAULTY = Path(__file__).with_name("faulty_search.py")
 STUDY = "one-shot-blur-all-sequential"
@@ -124,7 +124,7 @@ def test_the_best_preset_loads_as_hparams_and_runs(first_sweep, tmp_path):
     assert {f"hparams.{k}": v for k, v in preset.items() if f"hparams.{k}" in best.params} == (
         best.params
     )
-    assert set(preset) == set(yaml.safe_load((ROOT / "conf/hparams/H1.yaml").read_text()))
+    assert set(preset) == set(yaml.safe_load((CONF / "hparams/H1.yaml").read_text()))
     cfg = compose_cfg(
         overrides=[f"hparams={name}", f"hydra.searchpath=[file://{sweep_dir}]", "epochs=1"]
     )

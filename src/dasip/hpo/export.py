@@ -1,4 +1,4 @@
-"""What a sweep leaves behind: the best hyperparameters as a ready ``conf/hparams/`` preset (and,
+"""What a sweep leaves behind: the best hyperparameters as a ready ``dasip/conf/hparams/`` preset (and,
 for a DAS search variant, an ``experiment/`` preset that sets the variant and loads it), a
 summary, and one trial record per Optuna trial (``report.py`` reads records, never the study).
 
@@ -69,7 +69,7 @@ def hparams_name(sweep: SweepSummary) -> str:
 
 def best_hparams(sweep: SweepSummary, trial: Any, name: str) -> dict[str, Any]:
     """The sweep's hparams preset with the best trial's ``hparams.*`` values, checked by
-    :class:`HParams` (the same keys as ``conf/hparams/H1.yaml``)."""
+    :class:`HParams` (the same keys as ``dasip/conf/hparams/H1.yaml``)."""
     base = dict(sweep.hparams)
     for key, value in trial.params.items():
         if key.startswith(HPARAMS_PREFIX):

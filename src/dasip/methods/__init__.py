@@ -1,6 +1,6 @@
 """Search methods and baselines. A new method is one module with ``run(ctx) -> MethodResult``
 and ``phases(cfg) -> list[Phase]``, plus one line in :data:`METHODS` and one
-``conf/method/*.yaml``."""
+``dasip/conf/method/*.yaml``."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ ALPHA_SCHEDULERS = ("linear", "none")
 
 @dataclass(frozen=True)
 class HParams:
-    """One hyperparameter preset (``conf/hparams/*.yaml``)."""
+    """One hyperparameter preset (``dasip/conf/hparams/*.yaml``)."""
 
     name: str = "H1"
     param_lr: float = 1e-3

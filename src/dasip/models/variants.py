@@ -29,7 +29,7 @@ OWN_KEYS = {
 
 @dataclass(frozen=True)
 class Variant:
-    """One search variant and its settings (the keys of ``conf/method/das.yaml``)."""
+    """One search variant and its settings (the keys of ``dasip/conf/method/das.yaml``)."""
 
     variant: str = "darts"
     #: track the dominant Hessian eigenvalue of the validation loss w.r.t. alpha every epoch

@@ -67,7 +67,7 @@ class BOHBSweeperConf:
 
     #: the best preset's name (null: BOHB-<study_name>); written to <sweep dir>/hparams/
     hparams_name: str | None = None
-    #: also write the best preset into this directory, e.g. conf/hparams
+    #: also write the best preset into this directory, e.g. src/dasip/conf/hparams (a checkout)
     hparams_dir: str | None = None
 
     #: the search space, mirroring the job config; default: the paper's ranges (docs/hpo.md)
