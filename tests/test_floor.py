@@ -28,11 +28,15 @@ def test_floor_x0_equals_the_trials_score_of_a_collapsed_network(overrides, tmp_
     """The floor command scores x0 exactly as a trial scores its networks: the trial's own
     network (derived from arch=), collapsed to its global residual, gets the table's x0."""
     (row,) = floor.floor_table(overrides).to_dict("records")
-    cfg = compose_cfg("search", [*overrides, "logger=none", "method=fixed", "arch=grad*10"], fast=False)
+    cfg = compose_cfg(
+        "search", [*overrides, "logger=none", "method=fixed", "arch=grad*10"], fast=False
+    )
     ctx = build(cfg, tmp_path)
     assert row["x0"] == ctx.psnr(_collapsed(ctx.space.derived(ctx.op_context(), ctx.arch)))
     x, _ = ctx.validation_set()  # zero output: -10 log10(mean x_i^2), averaged over signals
-    assert row["zero"] == pytest.approx(float((-10 * torch.log10(x.pow(2).mean((1, 2)))).mean()), abs=1e-4)
+    assert row["zero"] == pytest.approx(
+        float((-10 * torch.log10(x.pow(2).mean((1, 2)))).mean()), abs=1e-4
+    )
 
 
 def test_todays_reading_and_the_paper_floors():

@@ -153,7 +153,11 @@ def survivors(table: pd.DataFrame) -> pd.DataFrame:
     """The readings (rows without ``data``) whose ``x0`` passes on every problem swept."""
     keys = [c for c in table.columns if c not in (*OUTPUTS, "data", "floor", "passes")]
     if not keys:
-        return table[["passes"]].all().to_frame("passes").T if table["passes"].all() else table.iloc[:0]
+        return (
+            table[["passes"]].all().to_frame("passes").T
+            if table["passes"].all()
+            else table.iloc[:0]
+        )
     wide = table.pivot_table(index=keys, columns="data", values="x0", aggfunc="first")
     ok = table.groupby(keys, dropna=False)["passes"].all()
     wide = wide[ok.reindex(wide.index).fillna(False).astype(bool)]

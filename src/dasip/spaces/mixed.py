@@ -97,8 +97,6 @@ class MixedOp(nn.Module):
         return (weights.view(-1, *([1] * x.dim())) * out).sum(0)
 
 
-
-
 class GlobalResidual(nn.Module):
     """Every network of every space: ``x0 = A^T y``, the space's layers or cells map ``x0`` (and
     ``y``) to ``x_L``, and ``x_hat = x0 + x_L`` (the global residual of DnCNN-like networks;
