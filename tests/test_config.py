@@ -78,15 +78,36 @@ def test_every_key_rejects_wrong_types_and_ranges(option):
         ("epochs=0", r"^epochs=0 is not allowed; allowed: an integer >= 1$"),
         ("retrain_epochs=-3", r"^retrain_epochs=-3 is not allowed; allowed: an integer >= 1$"),
         ("seed=abc", r"^seed='abc' is not allowed; allowed: an integer from 0 to 4294967295$"),
-        ("seed=99999999999999999999", r"^seed=99999999999999999999 is not allowed; allowed: an integer from 0 to 4294967295$"),
-        ("num_threads=-2", r"^num_threads=-2 is not allowed; allowed: an integer from 1 to \d+, or null"),
-        ("num_threads=100000", r"^num_threads=100000 is not allowed; allowed: an integer from 1 to \d+, or null"),
-        ("hparams.param_lr=inf", r"^hparams.param_lr=inf is not allowed; allowed: a finite number > 0$"),
-        ("hparams.alpha_lr=-inf", r"^hparams.alpha_lr=-inf is not allowed; allowed: a finite number > 0$"),
+        (
+            "seed=99999999999999999999",
+            r"^seed=99999999999999999999 is not allowed; allowed: an integer from 0 to 4294967295$",
+        ),
+        (
+            "num_threads=-2",
+            r"^num_threads=-2 is not allowed; allowed: an integer from 1 to \d+, or null",
+        ),
+        (
+            "num_threads=100000",
+            r"^num_threads=100000 is not allowed; allowed: an integer from 1 to \d+, or null",
+        ),
+        (
+            "hparams.param_lr=inf",
+            r"^hparams.param_lr=inf is not allowed; allowed: a finite number > 0$",
+        ),
+        (
+            "hparams.alpha_lr=-inf",
+            r"^hparams.alpha_lr=-inf is not allowed; allowed: a finite number > 0$",
+        ),
         ("data.batch_size=0", r"data.batch_size=0 is not allowed; allowed: an integer >= 1"),
         ("data.n=3", r"data.n=3 is shorter than the blur kernel \(data.operator.kernel_size=7\)"),
-        ("hparams.param_lr=-0.1", r"hparams.param_lr=-0.1 is not allowed; allowed: a finite number > 0"),
-        ("hparams.alpha_optimizer=rmsprop", r"alpha_optimizer='rmsprop' is not allowed; allowed: adam, gd"),
+        (
+            "hparams.param_lr=-0.1",
+            r"hparams.param_lr=-0.1 is not allowed; allowed: a finite number > 0",
+        ),
+        (
+            "hparams.alpha_optimizer=rmsprop",
+            r"alpha_optimizer='rmsprop' is not allowed; allowed: adam, gd",
+        ),
         ("ops.names=[grad,conv]", r"ops.names=\['grad', 'conv'\] is not allowed.*unknown: 'conv'"),
         ("ops.names=[grad,zero]", r"cannot be used in the sequential space"),
         ("arch=grad*9", r"has 9 layers, but space.n_layers=10"),
@@ -94,14 +115,29 @@ def test_every_key_rejects_wrong_types_and_ranges(option):
         ("arch=grad*x", r"cannot read token"),
         ("loss.reduction=median", r"loss.reduction='median' is not allowed; allowed: sum, mean"),
         ("logger.wandb.mode=cloud", r"logger.wandb.mode='cloud' is not allowed; allowed: online"),
-        ("data.operator.sigma=0", r"data.operator.sigma=0 is not allowed; allowed: a finite number > 0"),
-        ("data.operator.padding=same", r"data.operator.padding='same' is not allowed; allowed: zero, reflect, circular, valid"),
-        ("space.initial=lsq", r"space.initial='lsq' is not allowed; allowed: adjoint, zero, scaled_adjoint"),
+        (
+            "data.operator.sigma=0",
+            r"data.operator.sigma=0 is not allowed; allowed: a finite number > 0",
+        ),
+        (
+            "data.operator.padding=same",
+            r"data.operator.padding='same' is not allowed; allowed: zero, reflect, circular, valid",
+        ),
+        (
+            "space.initial=lsq",
+            r"space.initial='lsq' is not allowed; allowed: adjoint, zero, scaled_adjoint",
+        ),
         ("space.n_layers=0", r"space.n_layers=0 is not allowed; allowed: an integer >= 1"),
         ("method.name=darts", r"method.name='darts' is not allowed; allowed: das"),
-        ("trainer.accelerator=abacus", r"trainer.accelerator='abacus' is not allowed; allowed: auto"),
+        (
+            "trainer.accelerator=abacus",
+            r"trainer.accelerator='abacus' is not allowed; allowed: auto",
+        ),
         ("+trainer.max_epochs=3", r"trainer.max_epochs is set by the trial itself"),
-        ("+trainer.gradient_clipping=1", r"trainer.gradient_clipping is not an argument of Trainer"),
+        (
+            "+trainer.gradient_clipping=1",
+            r"trainer.gradient_clipping is not an argument of Trainer",
+        ),
         ("+data.foo=1", r"data.foo is not a known key"),
         ("+hparams.alpha_momentum=0.9", r"hparams.alpha_momentum is not a known key"),
         ("+logger.csv.flush=1", r"logger.csv.flush is not an argument of CSVLogger"),
@@ -125,7 +161,9 @@ def test_devices_must_exist():
         bad, match = ["trainer.devices=5"], r"^trainer.devices=5 is not allowed on the CPU"
     with pytest.raises(ConfigError, match=match):
         build(compose_cfg(overrides=bad), "unused")
-    with pytest.raises(ConfigError, match=r"trainer.devices=\[7\] is not allowed: this machine has"):
+    with pytest.raises(
+        ConfigError, match=r"trainer.devices=\[7\] is not allowed: this machine has"
+    ):
         build(compose_cfg(overrides=["trainer.accelerator=gpu", "trainer.devices=[7]"]), "unused")
     for ok in (["trainer.devices=1"], ["trainer.devices=auto"], ["trainer.accelerator=cpu"]):
         build(compose_cfg(overrides=ok), "unused")

@@ -18,7 +18,9 @@ def test_psnr_is_10_log10_of_peak_squared_over_each_samples_mse(shape, data_rang
     assert got.shape == (shape[0],) and got.dtype == torch.float64
     for i in range(shape[0]):
         mse = sum(float(v) ** 2 for v in (x_hat[i] - x[i]).flatten()) / x[i].numel()
-        assert float(got[i]) == pytest.approx(10 * math.log10(data_range**2 / mse), rel=1e-7)  # torchmetrics takes log10(R) in float32
+        assert float(got[i]) == pytest.approx(
+            10 * math.log10(data_range**2 / mse), rel=1e-7
+        )  # torchmetrics takes log10(R) in float32
 
 
 def test_a_perfect_reconstruction_has_infinite_psnr():

@@ -58,8 +58,6 @@ class Rule:
     bad: tuple[Any, ...]
 
 
-
-
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
@@ -107,7 +105,10 @@ def integer(
 
 
 def number(
-    gt: float | None = None, ge: float | None = None, nullable: bool = False, lt: float | None = None
+    gt: float | None = None,
+    ge: float | None = None,
+    nullable: bool = False,
+    lt: float | None = None,
 ) -> Rule:
     allowed = (
         "a finite number"
@@ -442,8 +443,10 @@ def rule_for(key: str) -> Rule | None:
     if key in RULES:
         return RULES[key]
     for pattern, rule in RULES.items():
-        if "*" in pattern and fnmatch.fnmatchcase(key, pattern) and key.count(".") == pattern.count(
-            "."
+        if (
+            "*" in pattern
+            and fnmatch.fnmatchcase(key, pattern)
+            and key.count(".") == pattern.count(".")
         ):
             return rule
     return None

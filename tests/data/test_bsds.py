@@ -35,7 +35,9 @@ def test_splits_shapes_and_grayscale_range(bsds_root):
     assert all(i.dtype == torch.uint8 for i in dm.train_images)
     rgb = np.asarray(Image.open(bsds_root / f"BSDS300/images/train/{dm.train_ids[0]}.jpg"))
     assert rgb.ndim == 3  # colour on disk, gray in memory (PIL's luma)
-    luma = np.asarray(Image.open(bsds_root / f"BSDS300/images/train/{dm.train_ids[0]}.jpg").convert("L"))
+    luma = np.asarray(
+        Image.open(bsds_root / f"BSDS300/images/train/{dm.train_ids[0]}.jpg").convert("L")
+    )
     assert np.array_equal(dm.train_images[0].numpy(), luma)
     x, y = dm.stream(0).next()
     assert x.shape == y.shape == (8, 1, 24, 24) and x.dtype == torch.float32
@@ -60,7 +62,9 @@ def test_patches_are_crops_of_the_training_images(bsds_root):
 def test_same_seed_same_patches_and_noise_fresh_every_fit(bsds_root):
     a, b, c = _dm(bsds_root, seed=3), _dm(bsds_root, seed=3), _dm(bsds_root, seed=4)
     first, second = _batches(a)
-    assert all(torch.equal(u, v) for u, v in zip(first["train"], _batches(b)[0]["train"], strict=True))
+    assert all(
+        torch.equal(u, v) for u, v in zip(first["train"], _batches(b)[0]["train"], strict=True)
+    )
     assert not torch.equal(first["train"][0], second["train"][0])  # new patches every batch
     assert not torch.equal(first["train"][0], _batches(c)[0]["train"][0])
     again = _batches(a)[0]["train"]  # a new fit starts the stream afresh from the seed

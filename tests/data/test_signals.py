@@ -33,8 +33,13 @@ def test_same_seed_same_stream_and_streams_are_independent():
 
 def _dm(seed, **kw):
     return SignalDataModule(
-        Blur1d(), seed=seed, batch_size=16, batches_per_epoch=3, val_size=32,
-        with_alpha_stream=True, **kw
+        Blur1d(),
+        seed=seed,
+        batch_size=16,
+        batches_per_epoch=3,
+        val_size=32,
+        with_alpha_stream=True,
+        **kw,
     )
 
 

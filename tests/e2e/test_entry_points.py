@@ -190,7 +190,9 @@ def test_rerun_of_an_interrupted_multirun_skips_done_jobs_and_retries_the_rest(t
     sweep = tmp_path / "sweep"
     args = ["-m", f"hydra.sweep.dir={sweep}", "seed=range(3)", "epochs=1"]
     _run("search.py", args, tmp_path)
-    first = {read_record(p.parent)["seed"]: read_record(p.parent) for p in sweep.glob(f"*/{RECORD_FILE}")}
+    first = {
+        read_record(p.parent)["seed"]: read_record(p.parent) for p in sweep.glob(f"*/{RECORD_FILE}")
+    }
     assert sorted(first) == [0, 1, 2]
     # interrupt: job 1 never wrote its record; job 2 failed
     (job_dir(sweep, seed=1) / RECORD_FILE).unlink()
@@ -199,7 +201,9 @@ def test_rerun_of_an_interrupted_multirun_skips_done_jobs_and_retries_the_rest(t
 
     out = _run("search.py", args, tmp_path)
     assert out.stdout.count("already done") == 1
-    again = {read_record(p.parent)["seed"]: read_record(p.parent) for p in sweep.glob(f"*/{RECORD_FILE}")}
+    again = {
+        read_record(p.parent)["seed"]: read_record(p.parent) for p in sweep.glob(f"*/{RECORD_FILE}")
+    }
     assert again[0] == first[0]  # skipped, untouched
     assert again[1]["created"] != first[1]["created"] and again[1]["status"] == "ok"
     assert again[2]["status"] == "ok"

@@ -29,7 +29,9 @@ def _search(args, cwd):
 def test_a_failed_trial_exits_non_zero_and_still_writes_its_record(tmp_path):
     proc = _search([f"hydra.run.dir={tmp_path}", "seed=1", "+fail_seeds=[1]"], tmp_path)
     assert proc.returncode == 1, proc.stderr[-2000:]
-    assert "dasip: error: the trial failed: RuntimeError: injected failure for seed 1" in proc.stderr
+    assert (
+        "dasip: error: the trial failed: RuntimeError: injected failure for seed 1" in proc.stderr
+    )
     rec = read_record(tmp_path)
     assert rec["status"] == "failed" and "injected failure" in rec["error"]
     ok = _search([f"hydra.run.dir={tmp_path / 'ok'}", "seed=0", "+fail_seeds=[1]"], tmp_path)

@@ -25,7 +25,9 @@ SMALL = ["data.patch_size=16", "data.val_patch_size=24", "data.val_size=8", "dat
         ("train.py", ["data=bsds_denoise", "method=dncnn", "method.depth=5"], "dncnn"),
     ],
 )
-def test_image_trial_from_the_command_line_writes_record_and_picture(tmp_path, script, args, method):
+def test_image_trial_from_the_command_line_writes_record_and_picture(
+    tmp_path, script, args, method
+):
     run = tmp_path / "run"
     out = _run(script, [*args, *SMALL, f"hydra.run.dir={run}"], tmp_path)
     assert f"[dasip] {method} " in out.stdout

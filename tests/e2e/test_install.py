@@ -37,7 +37,9 @@ def venv(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("install")
     # built from a copy of what the wheel is made of: no stale build/ in the checkout gets in
     src = tmp / "src"
-    shutil.copytree(ROOT / "src", src / "src", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+    shutil.copytree(
+        ROOT / "src", src / "src", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__")
+    )
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, src / name)
     for isolation in ([], ["--no-build-isolation"]):  # offline: build with this venv's setuptools
@@ -45,15 +47,22 @@ def venv(tmp_path_factory) -> Path:
         if built.returncode == 0:
             break
     else:
-        pytest.skip(f"cannot build dasip's wheel here (offline, no setuptools?): {built.stderr[-800:]}")
+        pytest.skip(
+            f"cannot build dasip's wheel here (offline, no setuptools?): {built.stderr[-800:]}"
+        )
     (wheel,) = (tmp / "dist").glob("dasip-*.whl")
     subprocess.run([sys.executable, "-m", "venv", str(tmp / "venv")], check=True, timeout=300)
     python = str(tmp / "venv" / "bin" / "python")
     for what in ([TORCH], [str(wheel)]):
         installed = _pip("install", "-q", *what, python=python)
         if installed.returncode != 0:
-            if "No matching distribution" in installed.stderr or "Could not find" in installed.stderr:
-                pytest.skip(f"pip cannot get {what[0]} or a dependency here: {installed.stderr[-800:]}")
+            if (
+                "No matching distribution" in installed.stderr
+                or "Could not find" in installed.stderr
+            ):
+                pytest.skip(
+                    f"pip cannot get {what[0]} or a dependency here: {installed.stderr[-800:]}"
+                )
             raise AssertionError(installed.stderr[-3000:])
     return tmp / "venv" / "bin"
 

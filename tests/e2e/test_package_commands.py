@@ -60,7 +60,9 @@ def test_a_users_config_folder_adds_options(tmp_path):
     mine = tmp_path / "myconf"
     (mine / "hparams").mkdir(parents=True)
     h1 = yaml.safe_load((CONF_DIR / "hparams" / "H1.yaml").read_text())
-    (mine / "hparams" / "mine.yaml").write_text(yaml.safe_dump({**h1, "name": "mine", "param_lr": 0.0123}))
+    (mine / "hparams" / "mine.yaml").write_text(
+        yaml.safe_dump({**h1, "name": "mine", "param_lr": 0.0123})
+    )
     (mine / "setup").mkdir()
     (mine / "setup" / "tiny.yaml").write_text("# @package _global_\nsetup: tiny\nepochs: 3\n")
     work = tmp_path / "elsewhere"

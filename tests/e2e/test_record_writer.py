@@ -34,7 +34,9 @@ def test_a_finalizer_changes_the_record_and_the_logger_summary_alike(tmp_path, m
     rec = run_trial(cfg, tmp_path, finalize=finalize)
     assert writes == ["failed"]  # written once, after the finalizer
     on_disk = read_record(tmp_path)
-    assert on_disk["status"] == rec.status == "failed" and on_disk["extra"]["hpo"]["state"] == "FAIL"
+    assert (
+        on_disk["status"] == rec.status == "failed" and on_disk["extra"]["hpo"]["state"] == "FAIL"
+    )
     (summary,) = summaries
     assert summary["status"] == "failed" and summary["error"] == "one_shot_psnr is nan"
     assert summary == rec.summary()

@@ -44,7 +44,9 @@ def test_a_lookup_equals_a_real_retraining_of_the_same_genotype_and_seed(
     assert looked.extra["lookup"]["table_seed"] == 0
     assert not (tmp_path / "lookup" / "model.pt").exists()
     if method == "random_search":
-        assert looked.extra["candidates"][0]["genotype"] == trained.extra["candidates"][0]["genotype"]
+        assert (
+            looked.extra["candidates"][0]["genotype"] == trained.extra["candidates"][0]["genotype"]
+        )
         assert [c["arch_psnr"] for c in looked.extra["candidates"]] == [
             c["arch_psnr"] for c in trained.extra["candidates"]
         ]
@@ -71,7 +73,10 @@ def test_lookup_trials_train_nothing_and_take_a_fraction_of_a_second(tiny_table,
     [
         (["method.table=/nowhere/x.csv.gz"], "no ground-truth table at /nowhere/x.csv.gz"),
         ([], "no ground-truth table 'blur-default-good-3layers'"),
-        (["retrain_epochs=2", "TABLE"], r"another config; differs in: retrain_epochs=2 \(table: 1\)"),
+        (
+            ["retrain_epochs=2", "TABLE"],
+            r"another config; differs in: retrain_epochs=2 \(table: 1\)",
+        ),
         (["space.n_layers=4", "TABLE"], "another config; differs in: space.n_layers=4"),
     ],
 )

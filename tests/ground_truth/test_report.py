@@ -60,7 +60,10 @@ def test_the_report_places_each_pick_and_summarises_per_setting(study, tiny_tabl
     assert list(rs.loc[[0, 1], "rank"]) == [3, 6]
     summary = pd.read_csv(out / "ground_truth.csv").set_index("method")
     assert summary.loc["das", "trials"] == 3 and summary.loc["das", "found_best"] == 2
-    assert summary.loc["das", "rank_median"] == 1 and summary.loc["random_sampling", "rank_median"] == 4.5
+    assert (
+        summary.loc["das", "rank_median"] == 1
+        and summary.loc["random_sampling", "rank_median"] == 4.5
+    )
     assert summary.loc["das", "regret_max"] == pytest.approx(das.loc[1, "regret"])
     assert summary.loc["das", "n_architectures"] == 8
     assert (out / "ground_truth" / "blur-default-good-3layers.png").stat().st_size > 1000

@@ -93,7 +93,9 @@ def test_collect_names_the_missing_chunks_and_writes_a_partial_table_only_when_a
     tiny_table, tmp_path
 ):
     sweep = tiny_table.parent.parent / "sweep"
-    with pytest.raises(GT.GroundTruthError, match=r"4 of 8 architectures have no row \(chunks 1 of 2"):
+    with pytest.raises(
+        GT.GroundTruthError, match=r"4 of 8 architectures have no row \(chunks 1 of 2"
+    ):
         GT.collect([sweep / "0"], root=tmp_path)
     path = GT.collect([sweep / "0"], out=tmp_path / "part.csv.gz", partial=True)
     part = GT.read_table(path)
@@ -125,8 +127,10 @@ def test_the_default_root_is_the_checkouts_results_folder(monkeypatch, tmp_path)
 @pytest.mark.parametrize(
     ("overrides", "match"),
     [
-        (["space.n_layers=3", "method.chunks=2", "method.chunk=2"],
-         "method.chunk=2 is not allowed with method.chunks=2"),
+        (
+            ["space.n_layers=3", "method.chunks=2", "method.chunk=2"],
+            "method.chunk=2 is not allowed with method.chunks=2",
+        ),
         (["space.n_layers=3", "method.chunks=9"], "method.chunks=9 is more than the space's 8"),
         (["method.chunk=-1"], "method.chunk=-1"),
         (["space=cell", "space.n_states=2"], "space.name='cell' is not allowed with method=gr"),

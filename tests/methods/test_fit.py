@@ -102,7 +102,9 @@ def test_compile_units_are_the_repeated_blocks():
     assert len(units) == 3 and all(isinstance(u, MixedOp) for u in units)
     derived = space.derived(ctx, space.parse("grad-net-roll"))
     assert compile_units(derived) == list(derived.layers)
-    assert all(isinstance(u, MixedOp) for u in compile_units(CellSpace().supernet(ctx, ["grad", "zero"])))
+    assert all(
+        isinstance(u, MixedOp) for u in compile_units(CellSpace().supernet(ctx, ["grad", "zero"]))
+    )
     plain = torch.nn.Sequential(torch.nn.Linear(2, 2))
     assert compile_units(plain) == [plain]
     assert not any(isinstance(u, Operation) for u in units)
@@ -113,10 +115,16 @@ def test_auto_compiles_long_cpu_searches_only(monkeypatch):
 
     cpu = torch.device("cpu")
     assert base.auto_compile(950, 500, cpu)[0] is (base.cpp_compiler() is not None)
-    assert base.auto_compile(499, 500, cpu) == (False, "auto: eager, 499 steps < compile.min_steps=500")
+    assert base.auto_compile(499, 500, cpu) == (
+        False,
+        "auto: eager, 499 steps < compile.min_steps=500",
+    )
     assert base.auto_compile(950, 500, torch.device("cuda", 0))[0] is False
     monkeypatch.setattr(base, "cpp_compiler", lambda: None)
-    assert base.auto_compile(950, 500, cpu) == (False, "auto: eager, no C++ compiler for Inductor found")
+    assert base.auto_compile(950, 500, cpu) == (
+        False,
+        "auto: eager, no C++ compiler for Inductor found",
+    )
     monkeypatch.setattr(base, "can_run_eagerly_inside_compiled", lambda: False)
     assert "older than 2.6" in base.auto_compile(950, 500, cpu)[1]
 

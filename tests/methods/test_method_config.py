@@ -16,12 +16,24 @@ from ..conftest import compose_cfg
     [
         (["method.order=3"], r"method.order=3 is not allowed; allowed: 1, 2"),
         (["method.order=true"], r"method.order=True is not allowed; allowed: 1, 2"),
-        (["method.xi=-0.1"], r"method.xi=-0.1 is not allowed; allowed: a finite number > 0, or null"),
+        (
+            ["method.xi=-0.1"],
+            r"method.xi=-0.1 is not allowed; allowed: a finite number > 0, or null",
+        ),
         (["method.xi=0"], r"method.xi=0 is not allowed; allowed: a finite number > 0"),
         (["method.eps=0"], r"method.eps=0 is not allowed; allowed: a finite number > 0"),
-        (["method=random_search", "method.k=0"], r"method.k=0 is not allowed; allowed: an integer >= 1"),
-        (["method=random_search", "method.k=2.5"], r"method.k=2.5 is not allowed; allowed: an integer >= 1"),
-        (["method=das_single", "method.pretrain_epochs=0"], r"method.pretrain_epochs=0 is not allowed"),
+        (
+            ["method=random_search", "method.k=0"],
+            r"method.k=0 is not allowed; allowed: an integer >= 1",
+        ),
+        (
+            ["method=random_search", "method.k=2.5"],
+            r"method.k=2.5 is not allowed; allowed: an integer >= 1",
+        ),
+        (
+            ["method=das_single", "method.pretrain_epochs=0"],
+            r"method.pretrain_epochs=0 is not allowed",
+        ),
         (["method=das_single", "method.cache=maybe"], r"method.cache='maybe' is not allowed"),
         (
             ["method=das_single", "method.spaces=[cell]"],

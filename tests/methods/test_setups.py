@@ -57,7 +57,9 @@ def test_every_reading_is_a_setup_and_changes_only_its_keys():
     assert {p.stem for p in (CONF / "setup").glob("*.yaml")} == set(READINGS)
     base = flatten(OmegaConf.to_container(compose_cfg(), resolve=True))
     for name, changes in READINGS.items():
-        cfg = flatten(OmegaConf.to_container(compose_cfg(overrides=[f"setup={name}"]), resolve=True))
+        cfg = flatten(
+            OmegaConf.to_container(compose_cfg(overrides=[f"setup={name}"]), resolve=True)
+        )
         diff = {k: v for k, v in cfg.items() if base.get(k) != v}
         assert diff == {**changes, **({"setup": name} if name != "default" else {})}, name
 
@@ -103,4 +105,6 @@ def test_calibration_quick_runs_and_reports_by_reading(tmp_path):
         capture_output=True, text=True, cwd=tmp_path, timeout=300,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
-    assert len(df) == 4 and "sgd_mean" in out.stdout + (tmp_path / "report" / "index.md").read_text()
+    assert (
+        len(df) == 4 and "sgd_mean" in out.stdout + (tmp_path / "report" / "index.md").read_text()
+    )

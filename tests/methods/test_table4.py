@@ -30,7 +30,9 @@ def test_every_job_of_table4_is_a_valid_image_trial(experiment, tmp_path):
         assert cfg.space.name == "sequential" and cfg.data.name.startswith("bsds_")
         ctx = build(cfg, tmp_path)
         assert ctx.operator.spatial_dims == 2
-        assert all(rule_for(k) for k, _ in leaves(cfg) if k.split(".")[0] not in ("trainer", "logger"))
+        assert all(
+            rule_for(k) for k, _ in leaves(cfg) if k.split(".")[0] not in ("trainer", "logger")
+        )
         if experiment == "table4_quick":
             assert cfg.epochs <= 2 and cfg.data.batch_size <= 16 and not cfg.logger
         else:

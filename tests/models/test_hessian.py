@@ -81,7 +81,9 @@ def test_power_iteration_agrees_with_the_explicit_hessian_of_a_tiny_supernet():
     torch.manual_seed(123)
     for b, saved in zip(body.buffers(), buffers, strict=True):
         b.copy_(saved)  # the explicit pass above ran in train mode too
-    value = alpha_hessian_eigenvalue(body, lambda b: reconstruction_loss(body(b[1]), b[0]), batch, 200)
+    value = alpha_hessian_eigenvalue(
+        body, lambda b: reconstruction_loss(body(b[1]), b[0]), batch, 200
+    )
     assert value == pytest.approx(dominant, rel=1e-3)
     assert abs(dominant) > 1e-3  # a real curvature, not a vanishing one
     assert torch.equal(torch.rand(3), expected_next)

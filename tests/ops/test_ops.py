@@ -94,7 +94,9 @@ def test_roll_flat_rolls_the_flattened_tensor():
 def test_noise_inside_the_step_is_scaled_by_tau():
     x, y = torch.zeros(512, 1, 50), torch.zeros(512, 1, 50)
     outside = build_op("noise", OpContext(Blur1d(), tau_init=0.5, noise_std=0.2))
-    inside = build_op("noise", OpContext(Blur1d(), tau_init=0.5, noise_std=0.2, noise_placement="inside"))
+    inside = build_op(
+        "noise", OpContext(Blur1d(), tau_init=0.5, noise_std=0.2, noise_placement="inside")
+    )
     assert float(outside(x, y).std()) == pytest.approx(0.2, rel=0.03)
     assert float(inside(x, y).std()) == pytest.approx(0.1, rel=0.03)
     with pytest.raises(ValueError, match="noise_placement"):

@@ -142,7 +142,10 @@ def test_paddings_as_matrices():
     """Each padding's matrix, checked on a 9-sample signal against what the padding means."""
     k = gaussian_kernel1d(3, 1.0).tolist()
     n = 9
-    rows = {pad: _dense(Blur1d(3, 1.0, 1.0, padding=pad), n) for pad in ("zero", "reflect", "circular", "valid")}
+    rows = {
+        pad: _dense(Blur1d(3, 1.0, 1.0, padding=pad), n)
+        for pad in ("zero", "reflect", "circular", "valid")
+    }
     assert rows["zero"][0].tolist() == pytest.approx([k[1], k[2]] + [0] * 7)
     assert rows["reflect"][0].tolist() == pytest.approx([k[1], 2 * k[2]] + [0] * 7)  # x_-1 = x_1
     assert rows["circular"][0].tolist() == pytest.approx([k[1], k[2]] + [0] * 6 + [k[0]])
@@ -158,7 +161,9 @@ def test_density_kernel_is_the_sampled_gaussian_density():
     op = Blur1d(normalize="density")
     s = 0.2 / (math.pi / 49)
     assert float(op.kernel.sum()) == pytest.approx(0.74, abs=0.005)
-    assert float(op.kernel.flatten()[3]) == pytest.approx(1 / (math.sqrt(2 * math.pi) * s), rel=1e-6)
+    assert float(op.kernel.flatten()[3]) == pytest.approx(
+        1 / (math.sqrt(2 * math.pi) * s), rel=1e-6
+    )
     assert float(Blur1d(sigma=2.0, sigma_unit="samples").kernel.flatten()[3]) == pytest.approx(
         float(gaussian_kernel1d(7, 2.0)[3]), rel=1e-6
     )
@@ -181,7 +186,9 @@ def test_bad_readings_rejected():
         Blur1d(normalize="max")
 
 
-@pytest.mark.parametrize("op", [Blur1d(normalize="density"), Downsample1d(), Downsample1d(padding="valid")])
+@pytest.mark.parametrize(
+    "op", [Blur1d(normalize="density"), Downsample1d(), Downsample1d(padding="valid")]
+)
 def test_initial_estimates(op):
     op = op.double()
     A = _dense(op)

@@ -18,7 +18,8 @@ def _adjoint_gap(op, shape, seed: int = 0) -> float:
 
 
 @pytest.mark.parametrize(
-    "op", [Blur2d(), Blur2d(kernel_size=5, sigma=0.8), Blur2d(kernel_size=7, sigma=3.0), Identity(2)]
+    "op",
+    [Blur2d(), Blur2d(kernel_size=5, sigma=0.8), Blur2d(kernel_size=7, sigma=3.0), Identity(2)],
 )
 @pytest.mark.parametrize("shape", [(20, 31), (9, 9), (40, 40)])
 def test_every_2d_adjoint_is_exact_in_float64(op, shape):

@@ -329,7 +329,10 @@ def test_cell_space_config():
         ("space.share_alphas=maybe", r"space.share_alphas='maybe' is not allowed; allowed: true"),
         ("arch=grad*15/nett*15", r"cell 1, edge 0 \(state 1 <- node 0\) has unknown op 'nett'"),
         ("arch=grad*10", r"has 1 cell\(s\), but space.n_cells=2"),
-        ("ops.names=[grad,conv]", r"allowed: a list of grad, net, roll, noise, zero \(unknown: 'conv'\)"),
+        (
+            "ops.names=[grad,conv]",
+            r"allowed: a list of grad, net, roll, noise, zero \(unknown: 'conv'\)",
+        ),
     ],
 )
 def test_bad_cell_config_rejected_with_key_and_allowed(override, match):

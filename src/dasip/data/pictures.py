@@ -13,9 +13,7 @@ PICTURE_FILE = "val_images.png"
 
 
 @torch.no_grad()
-def reconstruct(
-    net: torch.nn.Module, y: torch.Tensor, device: torch.device | str
-) -> torch.Tensor:
+def reconstruct(net: torch.nn.Module, y: torch.Tensor, device: torch.device | str) -> torch.Tensor:
     """``net(y)`` in eval mode on ``device``, its random draws seeded as in scoring."""
     was_training = net.training
     net.eval()
@@ -50,7 +48,11 @@ def validation_picture(
     rows = len(x)
     fig, axes = plt.subplots(rows, 3, figsize=(7.5, 2.6 * rows), squeeze=False)
     for i in range(rows):
-        panels = [("ground truth", x[i]), ("measurement A^T y", back[i]), ("reconstruction", x_hat[i])]
+        panels = [
+            ("ground truth", x[i]),
+            ("measurement A^T y", back[i]),
+            ("reconstruction", x_hat[i]),
+        ]
         for j, (title, img) in enumerate(panels):
             ax = axes[i, j]
             top = data_range if not isinstance(data_range, str) else float(x[i].max())

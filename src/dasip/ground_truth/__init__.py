@@ -35,7 +35,15 @@ ROWS_FILE = "ground_truth_rows.csv"
 #: a job's description: the config its rows are trained under, its chunk and its genotypes
 JOB_FILE = "ground_truth_job.json"
 #: the columns of a row and of the collected table (the table is indexed by ``genotype``)
-COLUMNS = ("genotype", "arch_psnr", "status", "train_time_s", "seed", "config_hash", "dasip_version")
+COLUMNS = (
+    "genotype",
+    "arch_psnr",
+    "status",
+    "train_time_s",
+    "seed",
+    "config_hash",
+    "dasip_version",
+)
 #: config keys that do not change how an architecture is trained and scored: besides the record's
 #: (logging, threads, device, ...), the method and its keys, the study name, the search epochs,
 #: the architecture and the seed (the table's seed is its own column)
@@ -244,9 +252,7 @@ def collect(
     with gzip.GzipFile(path, "wb", mtime=0) as f:
         f.write(rows.to_csv(index=False, float_format=None).encode())
     seconds = rows["train_time_s"].astype(float)
-    walls = [
-        read_record(d).get("total_time_s") for d in jobs if (d / RECORD_FILE).is_file()
-    ]
+    walls = [read_record(d).get("total_time_s") for d in jobs if (d / RECORD_FILE).is_file()]
     cfg = info["config"]
     sidecar = {
         "name": name,
@@ -330,7 +336,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 def available(root: str | Path | None = None) -> list[str]:
     """The names of the tables in the places :func:`load` looks."""
-    names = {p.name.removesuffix(TABLE_SUFFIX) for r in _roots(root) for p in r.glob("*" + TABLE_SUFFIX)}
+    names = {
+        p.name.removesuffix(TABLE_SUFFIX) for r in _roots(root) for p in r.glob("*" + TABLE_SUFFIX)
+    }
     return sorted(names)
 
 

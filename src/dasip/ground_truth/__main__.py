@@ -25,10 +25,14 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("paths", nargs="+", metavar="SWEEP_DIR", help="sweep or run directories")
     c.add_argument("--out", help="the table (.csv.gz; default: results/ground_truth/<name>.csv.gz)")
     c.add_argument("--partial", action="store_true", help="write the table even if incomplete")
-    r = sub.add_parser("rank", help="one-shot scores of a DAS run (method.rank_space=true) vs the table")
+    r = sub.add_parser(
+        "rank", help="one-shot scores of a DAS run (method.rank_space=true) vs the table"
+    )
     r.add_argument("run", metavar="RUN_DIR", help="the run directory or its record.json")
     r.add_argument("--table", help="a table file or DATA/SETUP (default: the run's own)")
-    r.add_argument("--top-k", default="1,5,10,50", help="k of the top-k overlaps (default: %(default)s)")
+    r.add_argument(
+        "--top-k", default="1,5,10,50", help="k of the top-k overlaps (default: %(default)s)"
+    )
     s = sub.add_parser("show", help="a table's size, best and worst architectures")
     s.add_argument("spec", nargs="?", help="a table file or DATA/SETUP (default: list the tables)")
     return p
@@ -79,7 +83,9 @@ def _show(args: argparse.Namespace) -> int:
           f"seed {prov.get('seed')}, dasip {prov.get('dasip_version')}, commit {prov.get('commit')}")  # fmt: skip
     if len(finite):
         print(f"best  {finite.idxmax()} {finite.max():.2f} dB")
-        print(f"worst {finite.idxmin()} {finite.min():.2f} dB ({len(psnr) - len(finite)} without PSNR)")
+        print(
+            f"worst {finite.idxmin()} {finite.min():.2f} dB ({len(psnr) - len(finite)} without PSNR)"
+        )
     return 0
 
 
@@ -89,7 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "collect":
             command = shlex.join([PROG, *(sys.argv[1:] if argv is None else argv)])
             path = collect(args.paths, out=args.out, partial=args.partial, command=command)
-            rows = json.loads(path.with_name(path.name.removesuffix(".csv.gz") + ".json").read_text())
+            rows = json.loads(
+                path.with_name(path.name.removesuffix(".csv.gz") + ".json").read_text()
+            )
             print(f"[dasip] {rows['architectures']} of {rows['space_size']} architectures -> {path} "
                   f"({path.stat().st_size / 1024:.1f} KiB)")  # fmt: skip
             return 0

@@ -29,7 +29,9 @@ def one_hot_alpha(body: Any, genotype: Any) -> torch.Tensor:
     return alpha
 
 
-def one_shot_scores(ctx: Any, body: Any, genotypes: Iterable[Any] | None = None) -> dict[str, float]:
+def one_shot_scores(
+    ctx: Any, body: Any, genotypes: Iterable[Any] | None = None
+) -> dict[str, float]:
     """The PSNR of every architecture (``genotypes``, default the whole space over the trial's op
     set) evaluated with ``body``'s shared weights on its one-hot path, by genotype string. The
     supernet's alphas are restored afterwards."""

@@ -35,6 +35,7 @@ from .study import (
 
 log = logging.getLogger(__name__)
 
+
 class OptunaPruning(pl.Callback):
     """Reports the validation PSNR to the Optuna trial after every epoch and raises
     :class:`~dasip.trial.TrialPruned` when the pruner says so.
@@ -99,7 +100,9 @@ class OptunaPruning(pl.Callback):
         self.last_step, self.last_value = step, value
         if step < self.max_step and self.trial.should_prune():
             phase = str(pl_module.phase)
-            fields: dict[str, Any] = {f"{'search' if phase == 'search' else 'retrain'}_epochs": epoch}
+            fields: dict[str, Any] = {
+                f"{'search' if phase == 'search' else 'retrain'}_epochs": epoch
+            }
             if phase != "search":
                 fields.update(self.search)
             raise TrialPruned(

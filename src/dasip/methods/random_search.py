@@ -24,7 +24,9 @@ def phases(cfg) -> list[Phase]:
     ``method.score=table``: lookups)."""
     if cfg.method.get("score") == "table":
         return []
-    return [Phase("candidates", int(cfg.retrain_epochs), fits=int(cfg.method.k), reports="arch_psnr")]
+    return [
+        Phase("candidates", int(cfg.retrain_epochs), fits=int(cfg.method.k), reports="arch_psnr")
+    ]
 
 
 def best_index(candidates: list[TrainedArchitecture]) -> int | None:

@@ -226,9 +226,7 @@ class SupernetModule(InverseProblemModule):
         if isinstance(mixing, GumbelMixing):  # GDAS: the softmax it samples from
             self.net.mixing = Mixing()
         try:
-            value = alpha_hessian_eigenvalue(
-                self.net, self.loss, batch, self.variant.hessian_iters
-            )
+            value = alpha_hessian_eigenvalue(self.net, self.loss, batch, self.variant.hessian_iters)
         finally:
             self.net.mixing = mixing
         self.eigenvalues.append(value)

@@ -24,7 +24,6 @@ OPS: dict[str, Callable[[OpContext], Operation]] = {
 }
 
 
-
 def check_op_names(names: Iterable[str], key: str = "ops.names") -> list[str]:
     """Return ``names`` as a list, or raise naming the unknown op and the allowed ones."""
     names = list(names)

@@ -27,7 +27,9 @@ class Roll(Operation):
         self.shift = int(ctx.roll_shift)
         spatial = tuple(range(-ctx.spatial_dims, 0))
         self.flat = ctx.roll_dims == "flat"
-        self.dims = () if self.flat else ((0,) if ctx.roll_dims == "batch_spatial" else ()) + spatial
+        self.dims = (
+            () if self.flat else ((0,) if ctx.roll_dims == "batch_spatial" else ()) + spatial
+        )
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if self.flat:

@@ -186,9 +186,7 @@ def distribution_figure(table: pd.DataFrame, trials: pd.DataFrame, by: list[str]
     finite = psnr[np.isfinite(psnr)]
     groups = list(trials.groupby(by, sort=True)) if by else [((), trials)]
     fig = Figure(figsize=(8, 3.2 + 0.3 * len(groups)), layout="constrained")
-    top, bottom = fig.subplots(
-        2, 1, sharex=True, height_ratios=[3, max(1, 0.4 * len(groups))]
-    )
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, max(1, 0.4 * len(groups))])
     top.hist(finite, bins=min(60, max(10, len(finite) // 10)), color="#9aa5b1")
     top.set_ylabel("architectures")
     top.set_title(f"{table.attrs['name']}: {len(psnr)} architectures "
