@@ -183,7 +183,6 @@ def test_report_wandb_reads_a_real_trials_artifact_as_its_folder(tmp_path, monke
     assert row["genotype"] == rec.genotype and row["arch_psnr"] == pytest.approx(rec.arch_psnr)
 
 
-@pytest.mark.slow
 def test_rerun_of_an_interrupted_multirun_skips_done_jobs_and_retries_the_rest(tmp_path):
     """A study rerun with the same sweep dir neither loses nor duplicates trials: finished jobs
     are skipped (their records untouched), missing and failed ones run, a changed config runs."""
@@ -222,7 +221,6 @@ def test_rerun_of_an_interrupted_multirun_skips_done_jobs_and_retries_the_rest(t
     assert "already done" not in out.stdout
 
 
-@pytest.mark.slow
 def test_extending_a_grid_runs_only_the_new_jobs_and_overwrites_nothing(tmp_path):
     """Job folders are named by config: a 2x2 grid extended to 2x3 in the same sweep folder runs
     exactly the 2 new trials, and the 4 old records stay byte for byte, also when some of them

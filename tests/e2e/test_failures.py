@@ -25,7 +25,6 @@ def _search(args, cwd):
     )  # fmt: skip
 
 
-@pytest.mark.slow
 def test_a_failed_trial_exits_non_zero_and_still_writes_its_record(tmp_path):
     proc = _search([f"hydra.run.dir={tmp_path}", "seed=1", "+fail_seeds=[1]"], tmp_path)
     assert proc.returncode == 1, proc.stderr[-2000:]
@@ -38,7 +37,6 @@ def test_a_failed_trial_exits_non_zero_and_still_writes_its_record(tmp_path):
     assert ok.returncode == 0, ok.stderr[-2000:]
 
 
-@pytest.mark.slow
 def test_a_multirun_with_a_failed_job_runs_all_jobs_then_exits_non_zero(tmp_path):
     sweep = tmp_path / "sweep"
     proc = _search(["-m", f"hydra.sweep.dir={sweep}", "seed=range(3)", "+fail_seeds=[1]"], tmp_path)

@@ -3,18 +3,15 @@
 import subprocess
 import sys
 
-import pytest
-
 from dasip.record import RECORD_FILE, read_record
 
 from ..conftest import FAST, ROOT
 
 
-@pytest.mark.slow
 def test_the_local_launcher_runs_a_study_in_parallel_with_one_thread_per_trial(tmp_path):
     sweep = tmp_path / "sweep"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "search.py"), "-m", *FAST, "seed=range(3)",
+        [sys.executable, str(ROOT / "search.py"), "-m", *FAST, "num_threads=null", "seed=range(3)",
          "hydra/launcher=local", f"hydra.sweep.dir={sweep}"],
         capture_output=True, text=True, cwd=tmp_path, timeout=300,
     )  # fmt: skip

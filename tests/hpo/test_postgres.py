@@ -85,7 +85,6 @@ def _records(*sweep_dirs: Path) -> dict[Path, list[int]]:
     }
 
 
-@pytest.mark.slow
 def test_two_sweepers_share_one_study_without_running_a_trial_twice(tmp_path, postgres_url):
     name = f"two-workers-{uuid.uuid4().hex[:8]}"
     args = _study_args(postgres_url, name, "hydra.sweeper.n_trials=8")
@@ -126,7 +125,6 @@ def test_two_sweepers_share_one_study_without_running_a_trial_twice(tmp_path, po
     assert presets[0] == presets[1]
 
 
-@pytest.mark.slow
 def test_hyperband_prunes_a_trial_of_one_worker_against_another_workers_trials(
     tmp_path, postgres_url
 ):
@@ -150,7 +148,6 @@ def test_hyperband_prunes_a_trial_of_one_worker_against_another_workers_trials(
     assert read_record(b / "trial_0004")["status"] == "pruned"
 
 
-@pytest.mark.slow
 def test_a_killed_worker_leaves_a_trial_that_another_worker_retries(tmp_path, postgres_url):
     name = f"killed-worker-{uuid.uuid4().hex[:8]}"
     args = _study_args(postgres_url, name, "hydra.sweeper.n_trials=3", "+fault.kill_trial=1")
