@@ -317,6 +317,9 @@ RULES: dict[str, Rule] = {
     "raise_on_failure": boolean(),
     "resume": boolean(),
     "resume_from": strings(),
+    "checkpoints.save": boolean(),
+    "checkpoints.interval_s": number(ge=0),
+    "checkpoints.keep": boolean(),
     # evaluate.py
     "record": string(nullable=True),
     "checkpoint": string(nullable=True),

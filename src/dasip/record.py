@@ -158,6 +158,7 @@ JOB_KEY_IGNORE = (
     "raise_on_failure",
     "resume",
     "resume_from",
+    "checkpoints",
 )
 
 

@@ -18,8 +18,9 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from . import config as C
+from .checkpoints import remove_checkpoints
 from .methods import MethodResult, TrialContext
-from .methods.base import accelerator_device
+from .methods.base import PHASES, accelerator_device
 from .record import RECORD_FILE, TrialRecord, git_revision, job_key, package_versions, read_record
 
 log = logging.getLogger(__name__)
@@ -157,6 +158,8 @@ def run_trial(
             result = ctx.method.run(ctx)
         finally:
             record.extra["compiled"] = list(ctx.compiled)
+            if ctx.resumed:
+                record.extra["resumed_from"] = dict(ctx.resumed)
         _fill(record, result)
         if result.network is not None and cfg.save_model:
             save_model(result.network, record, run_dir / MODEL_FILE)
@@ -182,6 +185,8 @@ def run_trial(
             log.error("finalizing the record failed: %s", e)
             record.extra.setdefault("finalize_error", f"{type(e).__name__}: {e}")
     path = record.write(run_dir)
+    if record.status != "failed" and not cfg.checkpoints.keep:  # a failed trial retries from them
+        remove_checkpoints(run_dir, PHASES)
     try:
         finish_loggers(loggers, record.summary(), files=(path, run_dir / MODEL_FILE))
     except Exception as e:  # a logger must never lose the record

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -101,6 +102,9 @@ class SignalDataModule(pl.LightningDataModule):
         self.eval_batch_size = eval_batch_size
         self.with_alpha_stream = with_alpha_stream
         self._val: TensorDataset | None = None
+        #: the streams of the current fit, and the states a resumed fit starts them from
+        self._streams: dict[str, MeasurementStream] = {}
+        self._resume_streams: dict[str, torch.Tensor] = {}
 
     def sample(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
         """``batch_size`` clean training samples ``(B, 1, *spatial)`` drawn from ``generator``."""
@@ -126,11 +130,28 @@ class SignalDataModule(pl.LightningDataModule):
         return self.with_alpha_stream or bool(getattr(module, "uses_alpha_batches", False))
 
     def streams(self) -> dict[str, MeasurementStream]:
-        """Fresh streams of ``seed``: ``train``, and ``alpha`` when the fit takes it."""
+        """Fresh streams of ``seed``: ``train``, and ``alpha`` when the fit takes it; a fit
+        resumed from a checkpoint continues them where they were (:meth:`load_state_dict`)."""
         out = {"train": self.stream(TRAIN_STREAM)}
         if self._uses_alpha_batches():
             out["alpha"] = self.stream(ALPHA_STREAM)
+        resume, self._resume_streams = self._resume_streams, {}
+        for name, state in resume.items():
+            if name in out:
+                out[name].generator.set_state(state)
+        self._streams = out
         return out
+
+    # -- checkpoints (dasip.checkpoints): a checkpoint taken at an epoch's end holds where the
+    # fit's streams are, so the resumed fit draws the batches the uninterrupted one would have
+    def state_dict(self) -> dict[str, Any]:
+        return {"streams": {name: s.generator.get_state() for name, s in self._streams.items()}}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._resume_streams = dict(state_dict.get("streams") or {})
+
+    def teardown(self, stage: str) -> None:
+        self._resume_streams = {}  # a state that no fit took is not for the next fit
 
     def validation_set(self) -> Pair:
         """The validation set ``(x, y)``: a function of ``val_seed`` alone, or of the trial's

@@ -14,9 +14,10 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from omegaconf import DictConfig, ListConfig
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from .. import config as C
+from ..checkpoints import PhaseCheckpoint
 from ..data import SignalDataModule
 from ..loggers import logger_factories
 from ..metrics import evaluate_psnr
@@ -95,6 +96,11 @@ def accelerator_device(accelerator: str, devices: Any = 1) -> torch.device:
     if name == "mps" or (name == "auto" and mps is not None and mps.is_available()):
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def _fit_name(module: pl.LightningModule) -> str:
+    index = int(getattr(module, "phase_index", 0))
+    return module.phase if index == 0 else f"{module.phase}/{index}"
 
 
 class ValidateLastEpoch(pl.Callback):
@@ -238,6 +244,10 @@ class TrialContext:
         #: the phases whose networks were compiled (``compile.*``), in the order they ran
         self.compiled: list[str] = []
         self._trainer = C.partial_of("trainer", cfg.trainer)
+        self._job_key: str | None = None
+        #: the fits that continued from a checkpoint (``checkpoints``): the record's
+        #: ``extra.resumed_from``, keyed by phase (``phase/index`` for later fits of a phase)
+        self.resumed: dict[str, dict[str, Any]] = {}
         self.logger_factories = logger_factories(cfg)
         if self.method.check is not None:
             self.method.check(self)
@@ -268,6 +278,7 @@ class TrialContext:
         """Train ``module`` for ``epochs`` epochs on the trial's data (fresh streams of the
         seed) with the trial's trainer, loggers and callbacks."""
         key = "search" if module.phase == "search" else "retrain"
+        checkpoint = self.phase_checkpoint(module)  # before compiling: it names the network
         compiled, why = self.compile_decision(key, epochs)
         if compiled:
             n = compile_in_place(module.net)
@@ -276,9 +287,32 @@ class TrialContext:
                      key, why)  # fmt: skip
         elif self.cfg.compile[key] == "auto":
             log.info("%s: not compiled (compile.%s=%s)", module.phase, key, why)
-        trainer = self.trainer(epochs)
-        trainer.fit(module, datamodule=self.data)
+        resume = checkpoint.resumable() if checkpoint is not None and self.cfg.resume else None
+        trainer = self.trainer(epochs, callbacks=[checkpoint] if checkpoint is not None else None)
+        if resume is not None:
+            log.info("%s: resuming from %s (%s of %d epochs done)", module.phase,
+                     checkpoint.path, resume.get("epochs_done"), epochs)  # fmt: skip
+            self.resumed[_fit_name(module)] = {
+                "epochs_done": resume.get("epochs_done"),
+                "epochs": int(epochs),
+                "seconds_before": resume.get("seconds"),
+            }
+            trainer.fit(module, datamodule=self.data, ckpt_path=checkpoint.path, weights_only=True)
+        else:
+            trainer.fit(module, datamodule=self.data)
         return trainer
+
+    def phase_checkpoint(self, module: pl.LightningModule) -> PhaseCheckpoint | None:
+        """The checkpoint callback of a fit of ``module`` (``checkpoints.save``), else None."""
+        if not self.cfg.checkpoints.save:
+            return None
+        from ..record import job_key
+
+        if self._job_key is None:
+            self._job_key = job_key({"config": OmegaConf.to_container(self.cfg, resolve=True)})
+        return PhaseCheckpoint(
+            self.run_dir, self._job_key, module, float(self.cfg.checkpoints.interval_s)
+        )
 
     def compile_decision(self, key: str, epochs: int) -> tuple[bool, str]:
         """Whether a fit of ``epochs`` epochs compiles its network under ``compile.<key>``
@@ -290,12 +324,18 @@ class TrialContext:
         return auto_compile(steps, int(self.cfg.compile.min_steps), self.device)
 
     def trainer(self, epochs: int, callbacks: list[Any] | None = None) -> pl.Trainer:
+        callbacks = [ValidateLastEpoch(), *self.callbacks, *(callbacks or [])]
+        # the trial's phase checkpoints are Lightning's checkpointing of the fit
+        ours = {"enable_checkpointing": True} if any(
+            isinstance(c, PhaseCheckpoint) for c in callbacks
+        ) else {}  # fmt: skip
         with C.errors_name("trainer"):
             return self._trainer(
                 max_epochs=epochs,
                 logger=self.loggers if self.loggers else False,
-                callbacks=[ValidateLastEpoch(), *self.callbacks, *(callbacks or [])],
+                callbacks=callbacks,
                 default_root_dir=str(self.run_dir),
+                **ours,
             )
 
     @property

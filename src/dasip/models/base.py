@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -42,6 +43,22 @@ class InverseProblemModule(pl.LightningModule):
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         return self.net(y)
+
+    # -- what a checkpoint keeps beyond the weights, optimizers and loop (dasip.checkpoints) ----
+    def resume_state(self) -> dict[str, Any]:
+        """The module's own counters and flags that a resumed fit needs."""
+        return {"diverged": self.diverged, "last_val_psnr": self.last_val_psnr}
+
+    def load_resume_state(self, state: dict[str, Any]) -> None:
+        self.diverged = bool(state["diverged"])
+        self.last_val_psnr = float(state["last_val_psnr"])
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["dasip_module"] = self.resume_state()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if "dasip_module" in checkpoint:
+            self.load_resume_state(checkpoint["dasip_module"])
 
     def loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         x, y = batch

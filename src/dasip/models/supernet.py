@@ -120,6 +120,26 @@ class SupernetModule(InverseProblemModule):
         self.alpha_steps = 0
         self.steps_done = 0
 
+    def resume_state(self) -> dict[str, Any]:
+        return {
+            **super().resume_state(),
+            "alpha_steps": self.alpha_steps,
+            "steps_done": self.steps_done,
+            "eigenvalues": list(self.eigenvalues),
+            "es_stop_epoch": self.es_stop_epoch,
+            "es_return_epoch": self.es_return_epoch,
+            "snapshots": [[epoch, state] for epoch, state in self._snapshots],
+        }
+
+    def load_resume_state(self, state: dict[str, Any]) -> None:
+        super().load_resume_state(state)
+        self.alpha_steps = int(state["alpha_steps"])
+        self.steps_done = int(state["steps_done"])
+        self.eigenvalues = [float(v) for v in state["eigenvalues"]]
+        self.es_stop_epoch, self.es_return_epoch = state["es_stop_epoch"], state["es_return_epoch"]
+        self._snapshots.clear()
+        self._snapshots.extend((int(epoch), snap) for epoch, snap in state["snapshots"])
+
     @property
     def total_steps(self) -> int:
         return self.epochs * self.steps_per_epoch
