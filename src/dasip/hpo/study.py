@@ -21,12 +21,14 @@ from typing import Any
 
 import sqlalchemy.exc
 
+from .settings import Objective
+
 log = logging.getLogger(__name__)
 
 #: the study user attribute holding :func:`study_settings`
 SETTINGS_ATTR = "dasip_bohb"
 #: the objectives (a record field each) and the Lightning metric each phase reports per epoch
-OBJECTIVES = ("one_shot_psnr", "arch_psnr")
+OBJECTIVES = tuple(o.value for o in Objective)
 #: settings that must not change when a study is resumed
 FIXED_SETTINGS = ("objective", "direction", "min_resource", "max_resource", "reduction_factor")
 #: seconds SQLite waits for a lock (jobs of a parallel launcher write to the same file)
@@ -204,19 +206,27 @@ def close_storage(storage: Any) -> None:
         log.debug("could not close the storage: %s", e)
 
 
+def pruner_conf(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``_target_`` config of the study's pruner (``hydra/sweeper/pruner``, kept in its
+    settings); a study made before the pruner was a config group: its Hyperband pruner."""
+    if settings.get("pruner"):
+        return dict(settings["pruner"])
+    return {
+        "_target_": "optuna.pruners.HyperbandPruner",
+        "min_resource": int(settings["min_resource"]),
+        "max_resource": int(settings["max_resource"]),
+        "reduction_factor": int(settings["reduction_factor"]),
+        "bootstrap_count": 0,
+    }
+
+
 def make_pruner(settings: Mapping[str, Any]):
-    """Hyperband over epochs: the step a job reports is the number of epochs it has trained."""
-    import optuna
+    """The study's pruner, as the sweeper built it (Hyperband over epochs by default: the step a
+    job reports is the number of epochs it has trained)."""
+    from hydra.utils import instantiate
 
-    return optuna.pruners.HyperbandPruner(
-        min_resource=int(settings["min_resource"]),
-        max_resource=int(settings["max_resource"]),
-        reduction_factor=int(settings["reduction_factor"]),
-    )
-
-
-#: what ``hydra.sweeper.n_trials`` counts (``hydra.sweeper.budget_unit``)
-BUDGET_UNITS = ("trials", "iterations")
+    with quiet_optuna():
+        return instantiate(pruner_conf(settings))
 
 
 def hyperband_brackets(min_resource: int, max_resource: int, reduction_factor: int) -> int:
