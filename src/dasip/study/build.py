@@ -61,9 +61,9 @@ class StudyReport:
     """What a study report shows, computed from its ``trials`` with ``options``: the tables
     (:func:`setting_table`, with and without degenerate runs), the correlations, the
     comparisons (:func:`comparison_table`; ``None`` without ``options.compare``), the
-    distribution of the architecture PSNR per setting (:func:`psnr_figure`; ``None`` when no
-    trial has one), the scatter plots, the best and worst architectures, the Hessian eigenvalue trajectories (``None``
-    when no record has one) and the notes for the reader."""
+    distribution of the architecture PSNR per setting (``psnr``), the scatter plots, the best
+    and worst architectures, the Hessian eigenvalue trajectories (``None`` when no record has
+    one) and the notes for the reader."""
 
     trials: pd.DataFrame
     options: ReportOptions
@@ -78,6 +78,7 @@ class StudyReport:
     comparisons: pd.DataFrame | None = None
     #: with ``options.ground_truth``: each trial's place among every architecture of its table
     ground_truth: GroundTruthPart | None = None
+    #: the architecture PSNR per setting (:func:`psnr_figure`); ``None`` when no trial has one
     psnr: Figure | None = None
 
 
