@@ -16,6 +16,8 @@ from dasip.checkpoints import (
     checkpoint_path,
     rng_state,
     set_rng_state,
+    set_torch_rng_state,
+    torch_rng_state,
 )
 from dasip.methods.base import TrialContext, compile_in_place
 from dasip.trial import run_trial
@@ -176,6 +178,21 @@ def test_the_random_state_round_trips_and_loads_as_weights_only(tmp_path):
     again = (torch.rand(3), np.random.rand(3), random.random())
     assert torch.equal(first[0], again[0])
     assert np.array_equal(first[1], again[1]) and first[2] == again[2]
+
+
+def test_the_torch_random_state_is_restored_and_the_others_left_alone():
+    torch.manual_seed(1)
+    state = torch_rng_state()
+    assert set(state) <= {"torch", "cuda"}  # torch's generators only: numpy's and Python's
+    first = torch.rand(3)  # are not saved or restored
+    np.random.seed(4)
+    set_torch_rng_state(state)
+    assert torch.equal(torch.rand(3), first)
+    np.random.seed(4)
+    expected = np.random.rand(3)
+    np.random.seed(4)
+    set_torch_rng_state(state)
+    assert np.array_equal(np.random.rand(3), expected)
 
 
 def test_the_data_streams_continue_from_a_checkpoint():

@@ -69,32 +69,46 @@ def network_identity(net: torch.nn.Module) -> str:
 
 
 # -- the random state ---------------------------------------------------------------------------
-def rng_state() -> dict[str, Any]:
-    """The process's random state (torch CPU and CUDA, numpy, Python), as plain data that
-    loads with ``weights_only=True``."""
-    kind, keys, pos, has_gauss, gauss = np.random.get_state()
-    state: dict[str, Any] = {
-        "torch": torch.get_rng_state(),
-        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                  "has_gauss": int(has_gauss), "gauss": float(gauss)},
-        "python": random.getstate(),
-    }  # fmt: skip
+def torch_rng_state() -> dict[str, Any]:
+    """torch's random state: the CPU generator's (``torch``) and, once CUDA is initialized,
+    every CUDA device's (``cuda``). Restore it with :func:`set_torch_rng_state`; code that
+    draws for itself (a validation pass, a Hessian estimate) saves and restores it around the
+    draws so that training's random streams continue untouched."""
+    state: dict[str, Any] = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 
 
+def set_torch_rng_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`torch_rng_state` returned (the CUDA generators where CUDA is
+    available)."""
+    torch.set_rng_state(state["torch"])
+    cuda = state.get("cuda")
+    if cuda is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda)
+
+
+def rng_state() -> dict[str, Any]:
+    """The process's random state (torch CPU and CUDA as :func:`torch_rng_state`, numpy,
+    Python), as plain data that loads with ``weights_only=True``."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {
+        **torch_rng_state(),
+        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "gauss": float(gauss)},
+        "python": random.getstate(),
+    }  # fmt: skip
+
+
 def set_rng_state(state: dict[str, Any]) -> None:
     """Restore what :func:`rng_state` returned."""
-    torch.set_rng_state(state["torch"])
+    set_torch_rng_state(state)
     n = state["numpy"]
     keys = n["keys"].numpy().astype(np.uint32)
     np.random.set_state((n["kind"], keys, n["pos"], n["has_gauss"], n["gauss"]))
     version, internal, gauss_next = state["python"]
     random.setstate((version, tuple(internal), gauss_next))
-    cuda = state.get("cuda")
-    if cuda is not None and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(cuda)
 
 
 # -- the callback -------------------------------------------------------------------------------

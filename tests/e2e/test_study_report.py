@@ -29,6 +29,8 @@ def test_report_of_a_real_tiny_multirun(tmp_path):
         "index.md",
         *(f"{s}.{e}" for s in ("table", "table_nondegenerate", "correlations")
           for e in ("md", "csv", "tex")),
+        "psnr.png",
+        "psnr.svg",
         "scatter/das-sequential-blur-H1.png",
         "scatter/das-sequential-blur-H1.svg",
         *(f"arch/das-sequential-{o}-blur-H1_{r}.png" for o in ("all", "good")

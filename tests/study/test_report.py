@@ -36,6 +36,7 @@ def test_report_of_the_hand_study(hand_study, tmp_path):
     for p in report.files:  # index.md links every file it wrote
         assert f"]({p.relative_to(out)})" in index
     assert "![das · sequential · blur · H1](scatter/das-sequential-blur-H1.png)" in index
+    assert "![Architecture PSNR per setting](psnr.png)" in index
     # NaN / diverged trials are reported, not dropped
     assert any("2 trial(s) have no architecture PSNR (diverged: 1, failed: 1)" in n for n in notes)
     assert ["das", "sequential", "all", "blur", "H1", "27.00", "21.90", "25.00", "7.50"] in [
@@ -171,6 +172,8 @@ def test_building_writes_nothing_and_rendering_writes_what_was_built(
     assert sorted(p.relative_to(tmp_path / "r").as_posix() for p in report.files) == sorted(
         [
             *REPORT_FILES[1:],
+            "psnr.png",
+            "psnr.svg",
             "scatter/das-sequential-blur-H1.png",
             "scatter/das-sequential-blur-H1.svg",
         ]

@@ -8,6 +8,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
+from ..checkpoints import set_torch_rng_state, torch_rng_state
 from ..metrics import VALIDATION_SEED, psnr_per_sample, reconstruction_loss
 
 
@@ -77,10 +78,7 @@ class InverseProblemModule(pl.LightningModule):
         # score as evaluate_psnr does: ops that draw noise draw it from a generator seeded with
         # 0, and training's random streams (CPU and, where used, CUDA) continue untouched after
         # validation
-        self._rng_state = (
-            torch.get_rng_state(),
-            torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
-        )
+        self._rng_state = torch_rng_state()
         torch.manual_seed(VALIDATION_SEED)
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
@@ -91,10 +89,7 @@ class InverseProblemModule(pl.LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         if getattr(self, "_rng_state", None) is not None:
-            cpu, cuda = self._rng_state
-            torch.set_rng_state(cpu)
-            if cuda is not None:
-                torch.cuda.set_rng_state_all(cuda)
+            set_torch_rng_state(self._rng_state)
             self._rng_state = None
         if self._psnr_count == 0:
             return

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..checkpoints import set_torch_rng_state, torch_rng_state
 from .unrolled import preserved
 
 #: the generator seed of the power iteration's start vector and of the pass's ``noise`` ops, so
@@ -81,8 +82,7 @@ def alpha_hessian_eigenvalue(
     before afterwards, so tracking the eigenvalue changes nothing in the search.
     """
     alphas = list(net.arch_parameters())
-    cpu = torch.get_rng_state()
-    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+    saved = torch_rng_state()
     try:
         with preserved(net, []), torch.enable_grad(), eagerly():
             torch.manual_seed(HESSIAN_SEED)
@@ -94,9 +94,7 @@ def alpha_hessian_eigenvalue(
 
             return power_iteration(hvp, alphas, iters)
     finally:
-        torch.set_rng_state(cpu)
-        if cuda is not None:
-            torch.cuda.set_rng_state_all(cuda)
+        set_torch_rng_state(saved)
 
 
 def eigenvalue_grew(trajectory: Sequence[float], window: int = 5, ratio: float = 1.3) -> bool:

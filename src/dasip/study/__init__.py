@@ -3,8 +3,9 @@
 ``load_records`` (folders) / ``load_wandb`` (W&B runs) give one DataFrame row per trial;
 ``setting_table``, ``correlation_table`` and ``comparison_table`` (p-values adjusted by
 ``holm`` / ``benjamini_hochberg``) give the numbers;
-``scatter_figure``, ``draw_architecture`` and ``eigenvalue_figure`` (Hessian eigenvalue
-trajectories) the pictures; ``build_report`` all of it as data and ``write_report`` as files
+``psnr_figure`` (the architecture PSNR per setting), ``scatter_figure``,
+``draw_architecture`` and ``eigenvalue_figure`` (Hessian eigenvalue trajectories) the
+pictures; ``build_report`` all of it as data and ``write_report`` as files
 with an ``index.md``, every step reading one ``ReportOptions``. The rules (reruns, NaN
 trials, degenerate runs, bootstrap) are in docs/study.md.
 """
@@ -13,7 +14,7 @@ from ..record import JOB_KEY_IGNORE, job_key
 from .build import StudyReport, build_report
 from .draw import draw_architecture, parse_genotype
 from .options import DEFAULT_BY, N_BOOT, ReportOptions
-from .plots import hue_palette, panels, scatter_figure
+from .plots import hue_palette, panels, psnr_figure, scatter_figure
 from .records import StudyError, combine_records, load_records, load_wandb
 from .render import Report, render_report, write_report
 from .stats import (
@@ -76,6 +77,7 @@ __all__ = [
     "mixed_settings",
     "panels",
     "parse_genotype",
+    "psnr_figure",
     "render_report",
     "scatter_figure",
     "setting_table",

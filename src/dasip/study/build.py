@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from .draw import draw_architecture, parse_genotype
 from .ground_truth import GroundTruthPart, ground_truth_part
 from .options import DEFAULT_OPTIONS, ReportOptions
-from .plots import hue_palette, panels, scatter_figure
+from .plots import hue_palette, panels, psnr_figure, scatter_figure
 from .records import StudyError, with_settings
 from .stats import (
     MIN_PER_SIDE,
@@ -60,9 +60,10 @@ class Trajectories:
 class StudyReport:
     """What a study report shows, computed from its ``trials`` with ``options``: the tables
     (:func:`setting_table`, with and without degenerate runs), the correlations, the
-    comparisons (:func:`comparison_table`; ``None`` without ``options.compare``), the scatter
-    plots, the best and worst architectures, the Hessian eigenvalue trajectories (``None``
-    when no record has one) and the notes for the reader."""
+    comparisons (:func:`comparison_table`; ``None`` without ``options.compare``), the
+    distribution of the architecture PSNR per setting (``psnr``), the scatter plots, the best
+    and worst architectures, the Hessian eigenvalue trajectories (``None`` when no record has
+    one) and the notes for the reader."""
 
     trials: pd.DataFrame
     options: ReportOptions
@@ -77,6 +78,8 @@ class StudyReport:
     comparisons: pd.DataFrame | None = None
     #: with ``options.ground_truth``: each trial's place among every architecture of its table
     ground_truth: GroundTruthPart | None = None
+    #: the architecture PSNR per setting (:func:`psnr_figure`); ``None`` when no trial has one
+    psnr: Figure | None = None
 
 
 def build_report(df: pd.DataFrame, options: ReportOptions = DEFAULT_OPTIONS) -> StudyReport:
@@ -105,6 +108,7 @@ def build_report(df: pd.DataFrame, options: ReportOptions = DEFAULT_OPTIONS) -> 
     if options.ground_truth is not None:
         report.ground_truth = ground_truth_part(df, by, options.ground_truth)
         report.notes += report.ground_truth.notes
+    report.psnr = psnr_figure(df, options, palette=_palette(df, options))
     if report.has_one_shot:
         report.scatters = _scatters(df, options)
     report.picks = _picks(report)
@@ -192,9 +196,14 @@ def _comparison_notes(report: StudyReport) -> list[str]:
     return []
 
 
-def _scatters(df: pd.DataFrame, options: ReportOptions) -> list[Scatter]:
+def _palette(df: pd.DataFrame, options: ReportOptions) -> dict[str, Any] | None:
+    """One colour per value of the hue key (an op set), the same in every figure."""
     hue = options.hue_key
-    palette = hue_palette(with_settings(df, [hue])[hue]) if hue else None
+    return hue_palette(with_settings(df, [hue])[hue]) if hue else None
+
+
+def _scatters(df: pd.DataFrame, options: ReportOptions) -> list[Scatter]:
+    palette = _palette(df, options)
     scatters = []
     for keys, g in panels(df, options):
         fig = scatter_figure(g, options, title=setting_label(keys), palette=palette)

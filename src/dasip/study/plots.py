@@ -1,5 +1,8 @@
-"""The scatter of architecture PSNR against one-shot PSNR: one colour per op set, a regression
-line and its Pearson r per op set, with and without degenerate runs (docs/study.md)."""
+"""The report's figures of the PSNRs: the distribution of the architecture PSNR per setting
+(:func:`psnr_figure`: a box and the trials of each setting, one colour per op set), and the
+scatter of architecture PSNR against one-shot PSNR (:func:`scatter_figure`: one colour per op
+set, a regression line and its Pearson r per op set, with and without degenerate runs);
+docs/study.md, Figures."""
 
 from __future__ import annotations
 
@@ -14,7 +17,9 @@ from matplotlib.figure import Figure
 from .options import DEFAULT_OPTIONS, ReportOptions
 from .records import with_settings
 from .stats import _groups, coefficients, is_degenerate
+from .tables import setting_label
 
+PSNR_TITLE = "Architecture validation PSNR per setting"
 X_LABEL = "one-shot validation PSNR (dB)"
 Y_LABEL = "architecture validation PSNR (dB)"
 
@@ -33,6 +38,72 @@ def panels(
     keys = [k for k in options.by if k != options.hue_key]
     df = with_settings(df, options.by)
     return [(dict(zip(keys, k, strict=True)), g) for k, g in _groups(df, keys)]
+
+
+def psnr_figure(
+    df: pd.DataFrame,
+    options: ReportOptions = DEFAULT_OPTIONS,
+    palette: Mapping[str, Any] | None = None,
+    title: str = PSNR_TITLE,
+) -> Figure | None:
+    """The architecture PSNR of every scored trial of ``df``, by setting: along the x axis the
+    values of the first ``options.by`` key other than the hue (the method), within each a box
+    (quartiles, whiskers to 1.5 IQR) and the trials as points for each value of
+    ``options.hue_key`` (an op set, coloured by ``palette``), one panel per value of the other
+    ``by`` keys (e.g. the data), dotted line at ``options.degenerate_db`` when a trial is below
+    it. The title counts the trials: scored, per box, and those without a PSNR (not drawn).
+    ``None`` when no trial has an architecture PSNR."""
+    hue = options.hue_key
+    x_key = next((k for k in options.by if k != hue), None)
+    panel_keys = [k for k in options.by if k not in (hue, x_key)]
+    df = with_settings(df, options.by)
+    scored = df[np.isfinite(df["arch_psnr"])].copy()
+    if scored.empty:
+        return None
+    scored["_x"] = scored[x_key].map(str) if x_key else "all trials"
+    scored["_hue"] = scored[hue].map(str) if hue else "trials"
+    palette = dict(palette or hue_palette(scored["_hue"]))
+    order = sorted(scored["_x"].unique())
+    hue_order = sorted(scored["_hue"].unique())
+    groups = list(_groups(scored, panel_keys))
+    n_cols = min(len(groups), 3)
+    n_rows = -(-len(groups) // n_cols)
+    width = max(3.2, 0.35 * len(order) * (len(hue_order) + 1) + 1.0)
+    fig = Figure(figsize=(width * n_cols, 3.6 * n_rows + 0.5), layout="constrained")
+    axes = fig.subplots(n_rows, n_cols, squeeze=False, sharey=True).ravel()
+    for ax, (keys, g) in zip(axes, groups, strict=False):
+        common = {"data": g, "x": "_x", "y": "arch_psnr", "order": order, "ax": ax}
+        common.update(hue="_hue", hue_order=hue_order, palette=palette)
+        sns.boxplot(**common, showfliers=False, fill=False, linewidth=1.1, legend=False)
+        sns.stripplot(**common, dodge=True, size=3.5, alpha=0.8, jitter=0.2)
+        if (g["arch_psnr"] < options.degenerate_db).any():
+            ax.axhline(options.degenerate_db, color="#888888", linestyle=":", linewidth=1)
+        label = setting_label(dict(zip(panel_keys, keys, strict=True)))
+        ax.set_title(label if panel_keys else "", fontsize=10)
+        ax.set_xlabel(x_key or "")
+        ax.set_ylabel(Y_LABEL)
+        ax.tick_params(axis="x", labelsize=8, rotation=20)
+        ax.grid(True, axis="y", alpha=0.3)
+        legend = ax.get_legend()
+        if legend is not None:
+            legend.remove()
+    for ax in axes[len(groups) :]:
+        ax.set_visible(False)
+    handles, labels = axes[0].get_legend_handles_labels()
+    if hue and handles:
+        fig.legend(handles, labels, title=hue, loc="outside right upper", fontsize=8)
+    per_box = scored.groupby([*panel_keys, "_x", "_hue"], dropna=False).size()
+    counts = f"{len(scored)} scored trials, {_span(per_box)} per box"
+    unscored = len(df) - len(scored)
+    if unscored:
+        counts += f"; {unscored} without a PSNR, not shown"
+    fig.suptitle(f"{title} ({counts})", fontsize=11)
+    return fig
+
+
+def _span(counts: pd.Series) -> str:
+    low, high = int(counts.min()), int(counts.max())
+    return f"{low}" if low == high else f"{low}-{high}"
 
 
 def scatter_figure(

@@ -80,6 +80,9 @@ def slug(values: Iterable[Any]) -> str:
     return re.sub(r"[^A-Za-z0-9._=-]+", "_", text)
 
 
+#: the architecture PSNR per setting (:func:`dasip.study.plots.psnr_figure`)
+PSNR_FILES = {ext: Path(f"psnr.{ext}") for ext in ("png", "svg")}
+
 #: the Hessian eigenvalue trajectories: the figure and the data behind it
 HESSIAN_FILES = {ext: Path(f"hessian.{ext}") for ext in ("png", "svg", "csv")}
 
@@ -137,6 +140,10 @@ def render_report(built: StudyReport, out: str | Path) -> Report:
     for stem, (table, shown, title) in tables.items():
         report.tables[stem] = write_table(table, shown, out / stem, title)
         report.files += report.tables[stem].values()
+    if built.psnr is not None:
+        for ext, path in PSNR_FILES.items():
+            built.psnr.savefig(out / path, **({"dpi": 150} if ext == "png" else {}))
+            report.files.append(out / path)
     for scatter in built.scatters:
         png, svg = (
             out / _scatter_file(scatter.keys, "png"),
@@ -227,6 +234,20 @@ def _index(built: StudyReport, report: Report, shown: dict[str, pd.DataFrame]) -
         "- `runtime`: mean total time of a trial (search and retraining), min:sec, over all "
         "trials.",
         "",
+    ]
+    if built.psnr is not None:
+        png, svg = PSNR_FILES["png"], PSNR_FILES["svg"]
+        lines += [
+            "The architecture PSNR of every scored trial: a box (quartiles, whiskers to 1.5 "
+            "IQR) and the trials as points, one colour per op set, one panel per value of the "
+            "other keys; dotted line at the degenerate threshold when a trial is below it.",
+            "",
+            f"![Architecture PSNR per setting]({png})",
+            "",
+            f"[PNG]({png}) · [SVG]({svg})",
+            "",
+        ]
+    lines += [
         f"### Without degenerate runs (< {degenerate_db:g} dB)",
         "",
         "The same, with the degenerate trials out of the PSNR statistics (and of `scored`). "
