@@ -4,10 +4,10 @@ objects.
 Every check runs at start-up, before any training, and raises :class:`ConfigError` with a
 one-line message that names the key, the bad value and what is allowed.
 
-The groups ``data`` (with its operator), ``ops``, ``space`` and ``hparams`` have schemas
-(:mod:`dasip.schema`): dataclasses next to the code that reads them, named in each option's
-YAML ``defaults``; :data:`SCHEMA_GROUPS`. Not migrated yet (issue 21, part 1): ``method``, the
-top-level keys, ``trainer`` and ``logger``, which keep their :data:`RULES` here; keys handed to
+The groups ``data`` (with its operator), ``ops``, ``space``, ``hparams`` and ``method`` (each
+method its own) have schemas (:mod:`dasip.schema`): dataclasses next to the code that reads
+them, named in each option's YAML ``defaults``; :data:`SCHEMA_GROUPS`. Not migrated yet (issue
+21, part 1): the top-level keys, ``trainer`` and ``logger``, which keep their :data:`RULES`; keys handed to
 a library (the Lightning ``Trainer``, a logger) are checked against that library's signature
 when the trial is built. ``tests/test_config.py`` walks every key with bad values.
 """
@@ -18,7 +18,7 @@ import contextlib
 import fnmatch
 import inspect
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,11 +29,9 @@ from . import schema as S
 from .data import SignalDataModule  # noqa: F401 - the data and operator schemas
 from .metrics import LOSS_REDUCTIONS, PSNR_PEAKS
 from .models.optim import HParams
-from .models.variants import SECOND_ORDER_VARIANTS, VARIANTS
 from .ops import OpContext
 from .physics import LinearOperator
 from .schema import ConfigError
-from .spaces import SPACES
 
 LOGGER_MODES = ("online", "offline", "disabled")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
@@ -178,21 +176,6 @@ def string(nullable: bool = False) -> Rule:
     return Rule(check)
 
 
-def names(allowed: Sequence[str], min_len: int = 1) -> Rule:
-    """A list of distinct names from ``allowed``."""
-
-    def check(key: str, v: Any) -> None:
-        if not isinstance(v, (list, tuple, ListConfig)) or len(v) < min_len:
-            _fail(key, v, f"a list of at least {min_len} of {', '.join(allowed)}")
-        for item in v:
-            if item not in allowed:
-                _fail(key, v, f"a list of {', '.join(allowed)} (unknown: {item!r})")
-        if len(set(v)) != len(v):
-            _fail(key, v, "a list without repeats")
-
-    return Rule(check)
-
-
 def strings(nullable: bool = False) -> Rule:
     def check(key: str, v: Any) -> None:
         if v is None and nullable:
@@ -298,39 +281,6 @@ RULES: dict[str, Rule] = {
     # evaluate.py
     "record": string(nullable=True),
     "checkpoint": string(nullable=True),
-    # method (each method has some of these)
-    "method.name": string(),  # checked against the registry of methods by the trial
-    "method.order": choice(1, 2),
-    "method.xi": number(gt=0, nullable=True),
-    "method.eps": number(gt=0),
-    "method.log_alphas": boolean(),
-    "method.retrain": boolean(),
-    "method.pretrain_epochs": integer(min=1),
-    "method.cache": boolean(),
-    "method.cache_dir": string(),
-    "method.spaces": names(tuple(SPACES)),
-    "method.requires_arch": boolean(),
-    "method.arch": architecture(),
-    "method.k": integer(min=1),
-    # das: search variants
-    "method.variant": choice(*VARIANTS),
-    "method.hessian": boolean(),
-    "method.hessian_iters": integer(min=1),
-    "method.es_window": integer(min=1),
-    "method.es_ratio": number(gt=1),
-    "method.sdarts_epsilon": number(gt=0),
-    "method.fair_zero_one_weight": number(ge=0),
-    "method.fair_threshold": number(gt=0, lt=1),
-    "method.gdas_tau_max": number(gt=0),
-    "method.gdas_tau_min": number(gt=0),
-    "method.depth": integer(min=2),
-    "method.width": integer(min=1),
-    # ground truth (docs/ground_truth.md): its chunks, lookups of the random methods, ranking
-    "method.chunk": integer(min=0),
-    "method.chunks": integer(min=1),
-    "method.score": choice("train", "table"),
-    "method.table": string(nullable=True),
-    "method.rank_space": boolean(),
     # loggers: logger.<entry>.<key>
     "logger.*._target_": target(),
     "logger.*.mode": choice(*LOGGER_MODES),
@@ -355,7 +305,7 @@ RULES: dict[str, Rule] = {
     "trainer.deterministic": deterministic(),
 }
 #: the groups with schemas (:mod:`dasip.schema`): checked by building their schema objects
-SCHEMA_GROUPS = ("data", "ops", "space", "hparams")
+SCHEMA_GROUPS = ("data", "ops", "space", "hparams", "method")
 #: blocks whose other keys are arguments of a library class, checked against its signature
 PASSTHROUGH = ("trainer", "logger")
 #: top-level blocks added by tools, not by the user: the HPO job's ``optuna`` block
@@ -465,7 +415,6 @@ def _cross_checks(cfg: DictConfig) -> None:
             f"arch={cfg.arch!r} is not allowed with method={method.name}, which trains "
             f"method.arch={method.arch!r}; allowed: arch=null, or method=fixed arch=..."
         )
-    _variant_checks(method)
     _device_checks(cfg.trainer)
     own = [key for key in TRAINER_OWN_KEYS if key in cfg.trainer]
     if own:
@@ -503,24 +452,6 @@ def _device_checks(trainer: DictConfig) -> None:
         raise ConfigError(
             f"trainer.devices={wanted} is not allowed: this machine has {gpus} GPU(s); "
             f"allowed: indices 0 ... {gpus - 1}"
-        )
-
-
-def _variant_checks(method: DictConfig) -> None:
-    """The search variant's keys that only make sense together (``method=das``)."""
-    variant = method.get("variant")
-    if variant is None:
-        return
-    if method.get("order") == 2 and variant not in SECOND_ORDER_VARIANTS:
-        raise ConfigError(
-            f"method.variant={variant!r} is not allowed with method.order=2; allowed: "
-            f"{', '.join(SECOND_ORDER_VARIANTS)} (or method.order=1)"
-        )
-    tau_max, tau_min = method.get("gdas_tau_max"), method.get("gdas_tau_min")
-    if tau_max is not None and tau_min is not None and tau_min > tau_max:
-        raise ConfigError(
-            f"method.gdas_tau_min={tau_min} is above method.gdas_tau_max={tau_max}; allowed: "
-            "gdas_tau_min <= gdas_tau_max"
         )
 
 
@@ -635,3 +566,6 @@ __all__ = [
     "partial_of",
     "rule_for",
 ]
+
+# the methods' schemas (each method's module): registered with the rest, before any compose
+from . import methods  # noqa: E402, F401
