@@ -309,7 +309,7 @@ SCHEMA_GROUPS = ("data", "ops", "space", "hparams", "method")
 #: blocks whose other keys are arguments of a library class, checked against its signature
 PASSTHROUGH = ("trainer", "logger")
 #: top-level blocks added by tools, not by the user: the HPO job's ``optuna`` block
-FOREIGN = ("optuna", "fault", "fail_seeds")
+FOREIGN = ("optuna",)
 
 
 def rule_for(key: str) -> Rule | None:
