@@ -370,6 +370,10 @@ def test_rejected_before_any_work(tmp_path):
         (["num_threads=100000"], r"^dasip: error: num_threads=100000 is not allowed"),
         (["seed=99999999999999999999"], r"^dasip: error: seed=99999999999999999999 is not allowed"),
         (["hparams.param_lr=inf"], r"^dasip: error: hparams.param_lr=inf is not allowed"),
+        # a schema's type, when the config is composed: the same one line, not Hydra's report
+        (["data.n=abc"], r"^dasip: error: data.n=abc is not allowed; allowed: an integer >= 2\n$"),
+        (["method.k=3"], r"^dasip: error: method.k is not a known key; allowed: name, order"),
+        (["+data.foo=1"], r"^dasip: error: data.foo is not a known key; allowed: _target_, name"),
     ],
 )
 def test_cli_rejects_bad_input_before_training(args, match, tmp_path):

@@ -369,6 +369,11 @@ def check_keys(cfg: DictConfig) -> dict[str, Any]:
                 block = S.typed(group, block)
             except Exception as e:
                 raise S.compose_error(e) or ConfigError(f"{group}: {e}".splitlines()[0]) from e
+            if S.schema_of(block) is None:
+                raise ConfigError(
+                    f"{group}: no schema matches this option; name one first in its defaults "
+                    f"(one of {', '.join(S.stored(group))}), see src/dasip/conf/{group}/*.yaml"
+                )
             with contextlib.ExitStack() as stack:
                 if OmegaConf.is_struct(cfg):
                     stack.enter_context(open_dict(cfg))

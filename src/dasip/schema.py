@@ -173,6 +173,14 @@ def store(group: str, name: str, node: type) -> type:
     return node
 
 
+def stored(group: str) -> list[str]:
+    """The names the schemas of ``group`` are stored under (``base_signals``, ...)."""
+    repo = ConfigStore.instance().repo
+    for part in group.split("/"):
+        repo = repo.get(part, {})
+    return sorted(name[: -len(".yaml")] for name in repo if name.endswith(".yaml"))
+
+
 def _default(schema: type, name: str) -> Any:
     return next((f.default for f in fields(schema) if f.name == name), None)
 
@@ -303,6 +311,7 @@ __all__ = [
     "number",
     "schema_for",
     "store",
+    "stored",
     "text",
     "typed",
     "validate",
