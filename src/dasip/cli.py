@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,42 @@ def _run_dir() -> Path:
 def _fail(e: ConfigError) -> None:
     print(f"dasip: error: {e}", file=sys.stderr)
     sys.exit(2)
+
+
+def one_line_errors(app: Callable[[], Any]) -> Callable[[], Any]:
+    """The Hydra app ``app`` (a ``hydra.main`` function), with a config that does not compose
+    because of a key's value (a schema's type, ``data.n=abc``) reported as dasip's one line,
+    ``dasip: error: data.n=abc is not allowed; allowed: ...``, exit 2. Other errors of Hydra
+    (an unknown option: ``Could not find 'data/deblur'``, with the options) are Hydra's."""
+    import hydra._internal.hydra as hydra_app
+    import hydra._internal.utils as hydra_utils
+
+    from .schema import compose_error
+
+    hydra_report = hydra_utils.run_and_report
+
+    def run_and_report(func: Callable[[], Any]) -> Any:
+        def run() -> Any:
+            try:
+                return func()
+            except Exception as e:
+                error = compose_error(e)
+                if error is None:
+                    raise
+                _fail(error)
+
+        return hydra_report(run)
+
+    @functools.wraps(app)
+    def main() -> Any:
+        # Hydra composes inside its run_and_report, which prints an error over several lines
+        hydra_utils.run_and_report = hydra_app.run_and_report = run_and_report
+        try:
+            return app()
+        finally:
+            hydra_utils.run_and_report = hydra_app.run_and_report = hydra_report
+
+    return main
 
 
 def _in_multirun() -> bool:

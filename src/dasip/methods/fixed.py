@@ -7,6 +7,12 @@ architecture in ``method.arch``, under their own method names so a study keeps t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+from omegaconf import ListConfig
+
+from .. import schema as S
 from .base import MethodResult, Phase, TrialContext
 
 
@@ -28,3 +34,42 @@ def run(ctx: TrialContext) -> MethodResult:
         retrain_epochs=int(ctx.cfg.retrain_epochs),
         network=trained.module.net,
     )
+
+
+# -- schemas: ``dasip/conf/method/{fixed,grad_only,nets_only}.yaml`` ---------------------------
+def _is_arch(v: Any) -> bool:
+    if isinstance(v, (list, tuple, ListConfig)):
+        return bool(v) and all(isinstance(s, str) for s in v)
+    return isinstance(v, str) and v != ""
+
+
+#: an architecture: a genotype string or a list of op names, parsed by the space when built
+ARCH = S.Rule(_is_arch, "an architecture such as grad*10 or grad-net*9, or a list of op names")
+
+
+@dataclass
+class FixedConf(S.Schema):
+    """``method=fixed``'s keys: it trains ``arch=``."""
+
+    name: str = S.key("fixed", S.text())
+    requires_arch: bool = S.key()
+
+
+@dataclass
+class GradOnlyConf(S.Schema):
+    """``method=grad_only``'s keys: the uniform architecture it trains."""
+
+    name: str = S.key("grad_only", S.text())
+    arch: Any = S.key(rule=ARCH)
+
+
+@dataclass
+class NetsOnlyConf(GradOnlyConf):
+    """``method=nets_only``'s keys (as :class:`GradOnlyConf`)."""
+
+    name: str = S.key("nets_only", S.text())
+
+
+S.store("method", "base_fixed", FixedConf)
+S.store("method", "base_grad_only", GradOnlyConf)
+S.store("method", "base_nets_only", NetsOnlyConf)

@@ -61,7 +61,7 @@ class Variant:
         if self.gdas_tau_min > self.gdas_tau_max:
             raise ValueError(
                 f"method.gdas_tau_min={self.gdas_tau_min} is above "
-                f"method.gdas_tau_max={self.gdas_tau_max}; allowed: tau_min <= tau_max"
+                f"method.gdas_tau_max={self.gdas_tau_max}; allowed: gdas_tau_min <= gdas_tau_max"
             )
 
     def preset(self, also: tuple[str, ...] = ()) -> dict[str, Any]:
