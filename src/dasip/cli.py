@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,8 @@ from .config import ConfigError
 from .record import TrialRecord
 
 log = logging.getLogger("dasip")
+#: Hydra's switch that makes it raise an error to its caller instead of printing it
+FULL_ERROR = "HYDRA_FULL_ERROR"
 
 
 def _run_dir() -> Path:
@@ -32,35 +35,46 @@ def _fail(e: ConfigError) -> None:
 def one_line_errors(app: Callable[[], Any]) -> Callable[[], Any]:
     """The Hydra app ``app`` (a ``hydra.main`` function), with a config that does not compose
     because of a key's value (a schema's type, ``data.n=abc``) reported as dasip's one line,
-    ``dasip: error: data.n=abc is not allowed; allowed: ...``, exit 2. Other errors of Hydra
-    (an unknown option: ``Could not find 'data/deblur'``, with the options) are Hydra's."""
-    import hydra._internal.hydra as hydra_app
-    import hydra._internal.utils as hydra_utils
+    ``dasip: error: data.n=abc is not allowed; allowed: ...``, exit 2.
 
-    from .schema import compose_error
-
-    hydra_report = hydra_utils.run_and_report
-
-    def run_and_report(func: Callable[[], Any]) -> Any:
-        def run() -> Any:
-            try:
-                return func()
-            except Exception as e:
-                error = compose_error(e)
-                if error is None:
-                    raise
-                _fail(error)
-
-        return hydra_report(run)
+    Hydra composes the config before the task function runs, and reports a composition error
+    itself, over several lines, unless ``HYDRA_FULL_ERROR=1`` (its documented switch for the
+    full error), when it raises the error to its caller. So ``app`` runs with that switch on,
+    and the error comes here: a key's value is the one line; any other error of Hydra's (an
+    unknown option: ``Could not find 'data/deblur'``, with the options) is printed as Hydra
+    prints it, exit 1; anything else propagates with its traceback. A user who set
+    ``HYDRA_FULL_ERROR`` gets the full error of everything but a key's value.
+    """
 
     @functools.wraps(app)
     def main() -> Any:
-        # Hydra composes inside its run_and_report, which prints an error over several lines
-        hydra_utils.run_and_report = hydra_app.run_and_report = run_and_report
+        from hydra.errors import CompactHydraException
+        from omegaconf.errors import OmegaConfBaseException
+
+        from .schema import compose_error
+
+        ours = os.environ.get(FULL_ERROR) is None
+        if ours:
+            os.environ[FULL_ERROR] = "1"
         try:
             return app()
+        except Exception as e:
+            error = compose_error(e)
+            if error is not None:
+                _fail(error)
+            if not ours or not isinstance(e, CompactHydraException):
+                raise
+            print(e, file=sys.stderr)  # as Hydra reports it
+            if isinstance(e.__cause__, OmegaConfBaseException):
+                print(e.__cause__, file=sys.stderr)
+            print(
+                f"\nSet the environment variable {FULL_ERROR}=1 for a complete stack trace.",
+                file=sys.stderr,
+            )
+            sys.exit(1)
         finally:
-            hydra_utils.run_and_report = hydra_app.run_and_report = hydra_report
+            if ours:
+                os.environ.pop(FULL_ERROR, None)
 
     return main
 

@@ -4,17 +4,21 @@ objects.
 Every check runs at start-up, before any training, and raises :class:`ConfigError` with a
 one-line message that names the key, the bad value and what is allowed.
 
-The groups ``data`` (with its operator), ``ops``, ``space``, ``hparams`` and ``method`` (each
-method its own) have schemas (:mod:`dasip.schema`): dataclasses next to the code that reads
-them, named in each option's YAML ``defaults``; :data:`SCHEMA_GROUPS`. Not migrated yet (issue
-21, part 1): the top-level keys, ``trainer`` and ``logger``, which keep their :data:`RULES`; keys handed to
-a library (the Lightning ``Trainer``, a logger) are checked against that library's signature
-when the trial is built. ``tests/test_config.py`` walks every key with bad values.
+Every config has schemas (:mod:`dasip.schema`): dataclasses registered in Hydra's ConfigStore
+and named in the YAML ``defaults``. The primary configs' (:class:`SearchConf`,
+:class:`EvaluateConf`) hold the trial's own keys (seed, epochs, ...); the groups ``data`` (with
+its operator), ``ops``, ``space``, ``hparams`` and ``method`` (each method its own) have theirs
+next to the code that reads them (:data:`SCHEMA_GROUPS`). The library blocks ``trainer`` and
+``logger`` are arguments of a library class (the Lightning ``Trainer``, a logger): their keys
+are checked against its signature when the trial is built, and the few the configs set have a
+rule (:data:`RULES`) so that a bad value is an error before any work.
+``tests/test_config.py`` walks every key with bad values.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fnmatch
 import inspect
 import re
@@ -22,7 +26,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
+from hydra.core.config_store import ConfigStore
+from hydra.utils import get_object
+from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf, open_dict
 
 from . import checks
 from . import schema as S
@@ -45,267 +51,165 @@ MAX_SEED = 2**32 - 1
 TRAINER_OWN_KEYS = ("max_epochs", "logger", "callbacks", "default_root_dir")
 
 
-# -- rules -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Rule:
-    """What one key accepts: ``check`` raises :class:`ConfigError`."""
-
-    check: Callable[[str, Any], None]
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _fail(key: str, v: Any, allowed: str) -> None:
-    raise ConfigError(f"{key}={_show(v)} is not allowed; allowed: {allowed}")
+# -- rules of the library blocks' keys ----------------------------------------------------------
+def _importable(v: Any) -> bool:
+    if not isinstance(v, str) or not v:
+        return False
+    try:
+        get_object(v)  # Hydra's own lookup of a _target_
+    except Exception:
+        return False
+    return True
 
 
-def _show(v: Any) -> str:
-    if OmegaConf.is_config(v):
-        v = OmegaConf.to_container(v)
-    return repr(v)
-
-
-def integer(
-    min: int | None = None,
-    nullable: bool = False,
-    odd: bool = False,
-    max: int | Callable[[], int] | None = None,
-) -> Rule:
-    """An integer ``>= min`` and ``<= max`` (a number, or a function of the machine, e.g. its
-    cores, asked when a value is checked)."""
-
-    def high() -> int | None:
-        return max() if callable(max) else max
-
-    def check(key: str, v: Any) -> None:
-        if v is None and nullable:
-            return
-        try:
-            checks.integer(key, v, min, odd, high())
-        except ValueError as e:
-            raise ConfigError(f"{e}{', or null' if nullable else ''}") from None
-
-    return Rule(check)
-
-
-def number(
-    gt: float | None = None,
-    ge: float | None = None,
-    nullable: bool = False,
-    lt: float | None = None,
-) -> Rule:
-    allowed = (
-        "a finite number"
-        + (f" > {gt}" if gt is not None else "")
-        + (f" >= {ge}" if ge is not None else "")
-        + (f" and < {lt}" if lt is not None else "")
+def _devices(v: Any) -> bool:
+    if v == "auto" or (checks.is_int(v) and (v >= 1 or v == -1)):
+        return True
+    return (
+        isinstance(v, (list, ListConfig))
+        and bool(v)
+        and all(checks.is_int(d) and d >= 0 for d in v)
     )
-    if nullable:
-        allowed += ", or null"
-
-    def check(key: str, v: Any) -> None:
-        if v is None and nullable:
-            return
-        if (
-            not _is_number(v)
-            or v != v  # NaN
-            or v in (float("inf"), float("-inf"))
-            or (gt is not None and not v > gt)
-            or (ge is not None and not v >= ge)
-            or (lt is not None and not v < lt)
-        ):
-            _fail(key, v, allowed)
-
-    return Rule(check)
 
 
-def peak() -> Rule:
-    """A PSNR peak: a number > 0 (the rule :func:`number` checks), or a per-signal convention
-    (``max``, ``range``)."""
-    positive = number(gt=0)
-
-    def check(key: str, v: Any) -> None:
-        if isinstance(v, str) and v in PSNR_PEAKS:
-            return
-        try:
-            positive.check(key, v)
-        except ConfigError:
-            _fail(key, v, f"a number > 0, {', '.join(PSNR_PEAKS)}")
-
-    return Rule(check)
+BOOLEAN = S.Rule(lambda v: isinstance(v, bool), "true, false")
+#: a ``_target_``: the dotted path of an importable class or function
+TARGET = S.Rule(
+    _importable, "the dotted path of an importable class, e.g. pytorch_lightning.Trainer"
+)
+STRINGS = S.Rule(
+    lambda v: isinstance(v, (list, tuple, ListConfig)) and all(isinstance(s, str) for s in v),
+    "a list of strings",
+)
 
 
-def boolean() -> Rule:
-    def check(key: str, v: Any) -> None:
-        if not isinstance(v, bool):
-            _fail(key, v, "true, false")
-
-    return Rule(check)
+# -- the trial's own keys (``search.yaml``, ``evaluate.yaml``): the primary configs' schemas ---
+def _peak(v: Any) -> bool:
+    return (isinstance(v, str) and v in PSNR_PEAKS) or S.number(gt=0).ok(v)
 
 
-def switch() -> Rule:
-    """``true``, ``false`` or ``auto`` (the program decides; the docs say how)."""
-
-    def check(key: str, v: Any) -> None:
-        if not (isinstance(v, bool) or v == "auto"):
-            _fail(key, v, "true, false, auto")
-
-    return Rule(check)
+#: ``true``, ``false`` or ``auto`` (the program decides; the docs say how)
+SWITCH = S.Rule(lambda v: isinstance(v, bool) or v == "auto", "true, false, auto")
 
 
-def choice(*allowed: Any, nullable: bool = False) -> Rule:
-    def check(key: str, v: Any) -> None:
-        if v is None and nullable:
-            return
-        ok = isinstance(v, (str, int, float)) and not isinstance(v, bool) and v in allowed
-        if not ok:
-            _fail(key, v, ", ".join(map(str, allowed)) + (", null" if nullable else ""))
-
-    return Rule(check)
+@dataclass
+class LossConf(S.Schema):
+    reduction: str = S.key(rule=S.choice(*LOSS_REDUCTIONS))
 
 
-def string(nullable: bool = False) -> Rule:
-    def check(key: str, v: Any) -> None:
-        if v is None and nullable:
-            return
-        if not isinstance(v, str) or not v:
-            _fail(key, v, "a non-empty string" + (", or null" if nullable else ""))
-
-    return Rule(check)
+@dataclass
+class PsnrConf(S.Schema):
+    #: a number, or a per-signal convention (max, range)
+    data_range: Any = S.key(rule=S.Rule(_peak, f"a number > 0, {', '.join(PSNR_PEAKS)}"))
 
 
-def strings(nullable: bool = False) -> Rule:
-    def check(key: str, v: Any) -> None:
-        if v is None and nullable:
-            return
-        if not isinstance(v, (list, tuple, ListConfig)) or not all(isinstance(s, str) for s in v):
-            _fail(key, v, "a list of strings")
-
-    return Rule(check)
+@dataclass
+class CompileConf(S.Schema):
+    search: Any = S.key(rule=SWITCH)
+    retrain: Any = S.key(rule=SWITCH)
+    min_steps: int = S.key(rule=S.integer(min=0))
 
 
-def architecture(nullable: bool = True) -> Rule:
-    """A genotype string or list; parsed by the space when the trial is built."""
-
-    def check(key: str, v: Any) -> None:
-        if v is None and nullable:
-            return
-        if isinstance(v, (list, tuple, ListConfig)):
-            if v and all(isinstance(s, str) for s in v):
-                return
-        elif isinstance(v, str) and v:
-            return
-        _fail(key, v, "an architecture such as grad*10 or grad-net*9, or a list of op names")
-
-    return Rule(check)
+@dataclass
+class CheckpointsConf(S.Schema):
+    save: bool = S.key()
+    interval_s: float = S.key(rule=S.number(ge=0))
+    keep: bool = S.key()
 
 
-def target() -> Rule:
-    """A ``_target_``: the dotted path of an importable class or function."""
+@dataclass
+class TrialKeys(S.Schema):
+    """The trial's own keys, the top level of ``search.yaml`` but the groups'."""
 
-    def check(key: str, v: Any) -> None:
-        if not isinstance(v, str) or not v:
-            _fail(key, v, "the dotted path of a class, e.g. pytorch_lightning.Trainer")
-        try:
-            locate(v)
-        except Exception:
-            _fail(key, v, "the dotted path of an importable class, e.g. pytorch_lightning.Trainer")
-
-    return Rule(check)
-
-
-def locate(path: str) -> Any:
-    """The object at the dotted ``path`` (``package.module.Name``)."""
-    import importlib
-
-    parts = path.split(".")
-    for i in range(len(parts) - 1, 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:i]))
-        except ImportError:
-            continue
-        for name in parts[i:]:
-            obj = getattr(obj, name)
-        return obj
-    raise ImportError(f"cannot import {path!r}")
+    seed: int = S.key(rule=S.integer(min=0, max=MAX_SEED))
+    study: str = S.key(rule=S.text())
+    epochs: int = S.key(rule=S.integer(min=1))
+    retrain_epochs: int = S.key(rule=S.integer(min=1))
+    #: a genotype string or list; parsed by the space when the trial is built
+    arch: Any = S.key(rule=S.or_null(S.ARCH))
+    loss: LossConf = S.key()
+    psnr: PsnrConf = S.key()
+    #: at most the cores this process may use (more only oversubscribes them)
+    num_threads: int | None = S.key(rule=S.integer(min=1, max=checks.cores(), nullable=True))
+    compile: CompileConf = S.key()
+    save_model: bool = S.key()
+    raise_on_failure: bool = S.key()
+    resume: bool = S.key()
+    #: the defaults of these two keys are also those of configs saved before they existed
+    checkpoints: CheckpointsConf = S.key(
+        factory=lambda: CheckpointsConf(save=True, interval_s=60.0, keep=False)
+    )
+    resume_from: list[str] = S.key(factory=list)
+    setup: str = S.key(rule=S.text())
 
 
-def devices() -> Rule:
-    def check(key: str, v: Any) -> None:
-        if v == "auto" or (checks.is_int(v) and (v >= 1 or v == -1)):
-            return
-        if isinstance(v, (list, ListConfig)) and v and all(checks.is_int(d) and d >= 0 for d in v):
-            return
-        _fail(key, v, "auto, -1 (all), a number of devices >= 1, or a list of device indices")
+@dataclass
+class EvaluateKeys(TrialKeys):
+    """``evaluate.py``'s keys besides the trial's."""
 
-    return Rule(check)
+    record: str | None = S.key(None, S.text(nullable=True))
+    checkpoint: str | None = S.key(None, S.text(nullable=True))
 
 
-def deterministic() -> Rule:
-    def check(key: str, v: Any) -> None:
-        if not (isinstance(v, bool) or v == "warn" or v is None):
-            _fail(key, v, "true, false, warn, null")
+@dataclass
+class _Groups:
+    """The config groups of a primary config, each checked by its own option's schema."""
 
-    return Rule(check)
-
-
-def precision() -> Rule:
-    allowed = choice(*PRECISIONS)
-
-    def check(key: str, v: Any) -> None:
-        allowed.check(key, str(v) if checks.is_int(v) else v)
-
-    return Rule(check)
+    data: Any = MISSING
+    ops: Any = MISSING
+    space: Any = MISSING
+    hparams: Any = MISSING
+    method: Any = MISSING
+    logger: Any = MISSING
+    trainer: Any = MISSING
 
 
-#: one rule per key: a dotted path, ``*`` matching one level (``logger.*.mode``)
-RULES: dict[str, Rule] = {
-    "seed": integer(min=0, max=MAX_SEED),
-    "study": string(),
-    "epochs": integer(min=1),
-    "retrain_epochs": integer(min=1),
-    "arch": architecture(),
-    "loss.reduction": choice(*LOSS_REDUCTIONS),
-    "psnr.data_range": peak(),
-    "num_threads": integer(min=1, nullable=True, max=checks.cores),
-    "save_model": boolean(),
-    "setup": string(),
-    "compile.search": switch(),
-    "compile.retrain": switch(),
-    "compile.min_steps": integer(min=0),
-    "raise_on_failure": boolean(),
-    "resume": boolean(),
-    "resume_from": strings(),
-    "checkpoints.save": boolean(),
-    "checkpoints.interval_s": number(ge=0),
-    "checkpoints.keep": boolean(),
-    # evaluate.py
-    "record": string(nullable=True),
-    "checkpoint": string(nullable=True),
+@dataclass
+class SearchConf(TrialKeys, _Groups):
+    """``search.yaml`` and ``train.yaml`` (named first in their ``defaults``)."""
+
+
+@dataclass
+class EvaluateConf(EvaluateKeys, SearchConf):
+    """``evaluate.yaml`` (named in its ``defaults`` after ``search``, whose schema it extends)."""
+
+
+ConfigStore.instance().store(name="base_search", node=SearchConf)
+ConfigStore.instance().store(name="base_evaluate", node=EvaluateConf)
+
+
+#: the rules of the library blocks' keys: a dotted path, ``*`` matching one level
+#: (``logger.*.mode``)
+RULES: dict[str, S.Rule] = {
     # loggers: logger.<entry>.<key>
-    "logger.*._target_": target(),
-    "logger.*.mode": choice(*LOGGER_MODES),
-    "logger.*.project": string(),
-    "logger.*.entity": string(nullable=True),
-    "logger.*.tags": strings(),
-    "logger.*.name": string(nullable=True),
-    "logger.*.group": string(nullable=True),
-    "logger.*.job_type": string(nullable=True),
-    "logger.*.version": choice("", nullable=True),
+    "logger.*._target_": TARGET,
+    "logger.*.mode": S.choice(*LOGGER_MODES),
+    "logger.*.project": S.text(),
+    "logger.*.entity": S.text(nullable=True),
+    "logger.*.tags": STRINGS,
+    "logger.*.name": S.text(nullable=True),
+    "logger.*.group": S.text(nullable=True),
+    "logger.*.job_type": S.text(nullable=True),
+    "logger.*.version": S.Rule(lambda v: v in ("", None), "'' (no version folder), or null"),
     # trainer: the Lightning Trainer's arguments
-    "trainer._target_": target(),
-    "trainer.accelerator": choice(*ACCELERATORS),
-    "trainer.devices": devices(),
-    "trainer.precision": precision(),
-    "trainer.enable_progress_bar": boolean(),
-    "trainer.enable_model_summary": boolean(),
-    "trainer.enable_checkpointing": boolean(),
-    "trainer.num_sanity_val_steps": integer(min=0),
-    "trainer.check_val_every_n_epoch": integer(min=1),
-    "trainer.log_every_n_steps": integer(min=1),
-    "trainer.deterministic": deterministic(),
+    "trainer._target_": TARGET,
+    "trainer.accelerator": S.choice(*ACCELERATORS),
+    "trainer.devices": S.Rule(
+        _devices, "auto, -1 (all), a number of devices >= 1, or a list of device indices"
+    ),
+    "trainer.precision": S.Rule(
+        lambda v: not isinstance(v, bool) and str(v) in PRECISIONS and isinstance(v, (str, int)),
+        ", ".join(PRECISIONS),
+    ),
+    "trainer.enable_progress_bar": BOOLEAN,
+    "trainer.enable_model_summary": BOOLEAN,
+    "trainer.enable_checkpointing": BOOLEAN,
+    "trainer.num_sanity_val_steps": S.integer(min=0),
+    "trainer.check_val_every_n_epoch": S.integer(min=1),
+    "trainer.log_every_n_steps": S.integer(min=1),
+    "trainer.deterministic": S.Rule(
+        lambda v: isinstance(v, bool) or v in ("warn", None), "true, false, warn, null"
+    ),
 }
 #: the groups with schemas (:mod:`dasip.schema`): checked by building their schema objects
 SCHEMA_GROUPS = ("data", "ops", "space", "hparams", "method")
@@ -315,23 +219,31 @@ PASSTHROUGH = ("trainer", "logger")
 FOREIGN = ("optuna",)
 
 
-def rule_for(key: str) -> Rule | None:
-    if key in RULES:
-        return RULES[key]
-    for pattern, rule in RULES.items():
+def by_key(table: Mapping[str, Any], key: str) -> Any:
+    """The entry of ``table`` for the dotted ``key``: its own, else the first pattern (``*``
+    matching one level, ``logger.*.mode``) that matches it; ``None`` when none does."""
+    if key in table:
+        return table[key]
+    for pattern, entry in table.items():
         if (
             "*" in pattern
             and fnmatch.fnmatchcase(key, pattern)
             and key.count(".") == pattern.count(".")
         ):
-            return rule
+            return entry
     return None
+
+
+def rule_for(key: str) -> S.Rule | None:
+    return by_key(RULES, key)
 
 
 def is_checked(key: str) -> bool:
     """Whether ``key`` has a check: it is in a group with a schema (whose fields are the keys
-    it may hold), or it has a rule."""
-    return key.split(".", 1)[0] in SCHEMA_GROUPS or rule_for(key) is not None
+    it may hold), it is one of the trial's own keys (:class:`EvaluateKeys`), or it has a rule."""
+    top = key.split(".", 1)[0]
+    own = {f.name for f in dataclasses.fields(EvaluateKeys)}
+    return top in SCHEMA_GROUPS or top in own or rule_for(key) is not None
 
 
 class Unresolved:
@@ -382,30 +294,63 @@ def check_keys(cfg: DictConfig) -> dict[str, Any]:
                     stack.enter_context(open_dict(cfg))
                 cfg[group] = block
         checked[group] = S.validate(cfg[group], group)
-    # the trial's own keys first, the library blocks (which interpolate them) last
+    schema = own_keys(cfg)
+    checked["trial"] = _validate_own(cfg, schema)
+    own = {f.name for f in dataclasses.fields(schema)}
+    # the library blocks (which interpolate the trial's keys) last
     unresolved = []
-    for key, value in sorted(leaves(cfg, strict=False), key=lambda kv: _check_order(kv[0])):
+    for key, value in leaves(cfg, strict=False):
         top = key.split(".", 1)[0]
-        if top in FOREIGN or top in SCHEMA_GROUPS:
+        if top in FOREIGN or top in SCHEMA_GROUPS or top in own:
             continue
         if isinstance(value, Unresolved):
             unresolved.append(value)
             continue
         rule = rule_for(key)
-        if rule is not None:
-            rule.check(key, value)
-        elif top not in PASSTHROUGH:
-            raise ConfigError(f"{key} is not a known key; see README.md (configs) for the keys")
+        if rule is None:
+            if top not in PASSTHROUGH:  # pragma: no cover - the top level's schema has them all
+                raise ConfigError(f"{key} is not a known key; see README.md for the keys")
+        elif not rule.ok(value):
+            raise ConfigError(f"{key}={S.show(value)} is not allowed; allowed: {rule.allowed}")
     if unresolved:  # only when the keys they read were fine
         raise unresolved[0].error
     _cross_checks(cfg)
     return checked
 
 
-def _check_order(key: str) -> int:
-    if "." not in key:
-        return 0
-    return 2 if key.split(".", 1)[0] in PASSTHROUGH else 1
+def own_keys(cfg: DictConfig) -> type[TrialKeys]:
+    """The schema of the trial's own keys of ``cfg``: a composed config's (its primary
+    schema's), or for a saved one (a record's, a model.pt's) :class:`EvaluateKeys` when it
+    holds ``evaluate.py``'s keys, else :class:`TrialKeys`."""
+    schema = OmegaConf.get_type(cfg)
+    if isinstance(schema, type) and issubclass(schema, EvaluateKeys):
+        return EvaluateKeys
+    if isinstance(schema, type) and issubclass(schema, TrialKeys):
+        return TrialKeys
+    return EvaluateKeys if "record" in cfg or "checkpoint" in cfg else TrialKeys
+
+
+def _validate_own(cfg: DictConfig, schema: type[TrialKeys]) -> TrialKeys:
+    """The trial's own keys of ``cfg`` (every top-level key but the groups and the tools'
+    blocks), resolved, as a ``schema`` object: unknown keys, types, ranges."""
+    values = {}
+    for key in cfg:
+        if key in SCHEMA_GROUPS or key in PASSTHROUGH or key in FOREIGN:
+            continue
+        try:
+            value = cfg[key]
+        except Exception as e:  # an interpolation that cannot resolve
+            raise Unresolved(str(key), e).error from e
+        values[key] = (
+            OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+        )
+    node = OmegaConf.structured(schema)
+    OmegaConf.set_struct(node, False)  # an unknown key is validate's one line, not a merge error
+    try:
+        node = OmegaConf.merge(node, values)
+    except Exception as e:
+        raise S.compose_error(e) or ConfigError(str(e).splitlines()[0]) from e
+    return S.validate(node, "")
 
 
 def _cross_checks(cfg: DictConfig) -> None:
@@ -445,7 +390,7 @@ def _device_checks(trainer: DictConfig) -> None:
     if not on_gpu:
         if devices not in (1, -1):
             raise ConfigError(
-                f"trainer.devices={_show(devices)} is not allowed on the CPU (trainer.accelerator="
+                f"trainer.devices={S.show(devices)} is not allowed on the CPU (trainer.accelerator="
                 f"{accelerator}{', no GPU found' if accelerator == 'auto' else ''}); allowed: 1 "
                 "or auto (a trial is one process; hydra/launcher=local runs trials side by side)"
             )
@@ -513,7 +458,7 @@ def instantiate_block(key: str, block: DictConfig, **kwargs: Any) -> Any:
 
 def partial_of(key: str, block: DictConfig) -> Callable[..., Any]:
     """A factory for the config block's ``_target_`` with its arguments checked now."""
-    target = locate(block._target_)
+    target = get_object(block._target_)
     kwargs = {k: v for k, v in block.items() if k != "_target_"}
     check_signature(key, target, kwargs)
     return instantiate_block(key, block, _partial_=True)
@@ -562,9 +507,9 @@ __all__ = [
     "RULES",
     "SCHEMA_GROUPS",
     "ConfigError",
-    "Rule",
     "arch_value",
     "build_space_from_config",
+    "by_key",
     "check_keys",
     "hparams",
     "instantiate_block",

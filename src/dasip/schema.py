@@ -56,7 +56,8 @@ class Rule:
     allowed: str
 
 
-def _nullable(rule: Rule, nullable: bool) -> Rule:
+def or_null(rule: Rule, nullable: bool = True) -> Rule:
+    """``rule``, or ``None`` too when ``nullable``."""
     if not nullable:
         return rule
     return Rule(lambda v: v is None or rule.ok(v), rule.allowed + ", or null")
@@ -78,7 +79,7 @@ def integer(
         checks.integer("", None, min, odd, max)
     except ValueError as e:
         allowed = str(e).rsplit("allowed: ", 1)[1]
-    return _nullable(Rule(ok, allowed), nullable)
+    return or_null(Rule(ok, allowed), nullable)
 
 
 def number(
@@ -105,19 +106,19 @@ def number(
         + (f" >= {ge}" if ge is not None else "")
         + (f" and < {lt}" if lt is not None else "")
     )
-    return _nullable(Rule(ok, allowed), nullable)
+    return or_null(Rule(ok, allowed), nullable)
 
 
 def choice(*allowed: Any, nullable: bool = False) -> Rule:
     def ok(v: Any) -> bool:
         return not isinstance(v, bool) and v in allowed
 
-    return _nullable(Rule(ok, ", ".join(map(str, allowed))), nullable)
+    return or_null(Rule(ok, ", ".join(map(str, allowed))), nullable)
 
 
 def text(nullable: bool = False) -> Rule:
     """A non-empty string."""
-    return _nullable(Rule(lambda v: isinstance(v, str) and v != "", "a non-empty string"), nullable)
+    return or_null(Rule(lambda v: isinstance(v, str) and v != "", "a non-empty string"), nullable)
 
 
 def names(allowed: Sequence[str], min_len: int = 1) -> Rule:
@@ -132,6 +133,16 @@ def names(allowed: Sequence[str], min_len: int = 1) -> Rule:
         )
 
     return Rule(ok, f"a list of at least {min_len} distinct names of {', '.join(allowed)}")
+
+
+def _is_arch(v: Any) -> bool:
+    if isinstance(v, (list, tuple, ListConfig)):
+        return bool(v) and all(isinstance(s, str) for s in v)
+    return isinstance(v, str) and v != ""
+
+
+#: an architecture: a genotype string or a list of op names, parsed by the space when built
+ARCH = Rule(_is_arch, "an architecture such as grad*10 or grad-net*9, or a list of op names")
 
 
 def key(default: Any = MISSING, rule: Rule | None = None, *, factory: Any = None) -> Any:
@@ -225,10 +236,11 @@ def validate(node: DictConfig, path: str) -> Any:
     """The schema object of the config block ``node`` at ``path`` (e.g. ``data``): keys the
     schema does not have, every field's type, rule and the schema's :meth:`~Schema.check`.
     Nested schemas first, so a message names the innermost key. Raises :class:`ConfigError`."""
+    prefix = f"{path}." if path else ""  # "": the config's top level
     for k in node:
         child = node._get_node(k)
         if isinstance(child, DictConfig) and schema_of(child) is not None:
-            validate(child, f"{path}.{k}")
+            validate(child, f"{prefix}{k}")
     schema = schema_of(node)
     if schema is None:
         return None
@@ -236,14 +248,14 @@ def validate(node: DictConfig, path: str) -> Any:
     for k in node:
         if k not in known:
             raise ConfigError(
-                f"{path}.{k} is not a known key; allowed: {', '.join(map(str, known))}"
+                f"{prefix}{k} is not a known key; allowed: {', '.join(map(str, known))}"
             )
     try:
         return OmegaConf.to_object(node)
     except SchemaError as e:
-        raise e.at(f"{path}.") from None
+        raise e.at(prefix) from None
     except OmegaConfBaseException as e:
-        raise compose_error(e) or ConfigError(f"{path}: {_first_line(e)}") from None
+        raise compose_error(e) or ConfigError(f"{path or 'config'}: {_first_line(e)}") from None
 
 
 # -- errors of OmegaConf and Hydra as one line --------------------------------------------------
@@ -262,6 +274,10 @@ def allowed_for(schema: Any, name: str) -> str | None:
     if rule is not None:
         return rule.allowed
     hint = typing.get_type_hints(schema).get(name)
+    if typing.get_origin(hint) is list:
+        item = typing.get_args(hint)[0]
+        items = {int: "integers", float: "numbers", str: "strings"}
+        return f"a list of {items.get(item, getattr(item, '__name__', str(item)))}"
     nullable = type(None) in typing.get_args(hint)
     base = next((a for a in typing.get_args(hint) if a is not type(None)), hint)
     words = {int: "an integer", float: "a number", bool: "true, false", str: "a string"}
@@ -299,6 +315,7 @@ def compose_error(e: BaseException) -> ConfigError | None:
 
 
 __all__ = [
+    "ARCH",
     "ConfigError",
     "Rule",
     "Schema",
@@ -309,6 +326,7 @@ __all__ = [
     "key",
     "names",
     "number",
+    "or_null",
     "schema_for",
     "store",
     "stored",

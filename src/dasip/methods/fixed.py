@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from omegaconf import ListConfig
-
 from .. import schema as S
 from .base import MethodResult, Phase, TrialContext
 
@@ -37,16 +35,6 @@ def run(ctx: TrialContext) -> MethodResult:
 
 
 # -- schemas: ``dasip/conf/method/{fixed,grad_only,nets_only}.yaml`` ---------------------------
-def _is_arch(v: Any) -> bool:
-    if isinstance(v, (list, tuple, ListConfig)):
-        return bool(v) and all(isinstance(s, str) for s in v)
-    return isinstance(v, str) and v != ""
-
-
-#: an architecture: a genotype string or a list of op names, parsed by the space when built
-ARCH = S.Rule(_is_arch, "an architecture such as grad*10 or grad-net*9, or a list of op names")
-
-
 @dataclass
 class FixedConf(S.Schema):
     """``method=fixed``'s keys: it trains ``arch=``."""
@@ -60,7 +48,7 @@ class GradOnlyConf(S.Schema):
     """``method=grad_only``'s keys: the uniform architecture it trains."""
 
     name: str = S.key("grad_only", S.text())
-    arch: Any = S.key(rule=ARCH)
+    arch: Any = S.key(rule=S.ARCH)
 
 
 @dataclass

@@ -239,18 +239,12 @@ class Blur1dConf(S.Schema):
 
 
 @dataclass
-class Downsample1dConf(S.Schema):
-    """:class:`Downsample1d`'s keys (``data.operator`` of ``data=downsampling``): the factor,
-    then :class:`Blur1d`'s."""
+class Downsample1dConf(Blur1dConf):
+    """:class:`Downsample1d`'s keys (``data.operator`` of ``data=downsampling``): :class:`Blur1d`'s,
+    the factor and the signal length."""
 
     _target_: str = "dasip.physics.Downsample1d"
     factor: int = S.key(rule=S.integer(min=1))
-    kernel_size: int = S.key(rule=KERNEL_SIZE)
-    sigma: float = S.key(rule=POSITIVE)
-    spacing: float = S.key(rule=POSITIVE)
-    normalize: str = S.key(rule=S.choice(*KERNEL_NORMALIZATIONS))
-    sigma_unit: str = S.key(rule=S.choice(*SIGMA_UNITS))
-    padding: str = S.key(rule=S.choice(*PADDINGS))
     signal_length: int = S.key(rule=S.integer(min=1))
 
 
