@@ -22,7 +22,7 @@ from .test_experiments import _compose_job, _jobs
     "override,match",
     [
         ("method.variant=drnas", r"^method.variant='drnas' is not allowed; allowed: darts, darts_es"),
-        ("method.es_ratio=1", r"^method.es_ratio=1 is not allowed; allowed: a finite number > 1"),
+        ("method.es_ratio=1", r"^method.es_ratio=1.0 is not allowed; allowed: a finite number > 1"),  # a float key: 1.0
         ("method.fair_threshold=1.0", r"^method.fair_threshold=1.0 is not allowed; allowed: a finite number > 0 and < 1"),
         ("method.hessian_iters=0", r"^method.hessian_iters=0 is not allowed"),
         ("method.es_window=0", r"^method.es_window=0 is not allowed"),
@@ -38,7 +38,7 @@ def test_bad_variant_keys_rejected_naming_the_key(override, match):
     [
         (["method.variant=fair", "method.order=2"], r"^method.variant='fair' is not allowed with method.order=2; allowed: darts, darts_es"),
         (["method.variant=gdas", "method.order=2"], r"^method.variant='gdas' is not allowed with method.order=2"),
-        (["method.gdas_tau_min=5", "method.gdas_tau_max=1"], r"^method.gdas_tau_min=5 is above method.gdas_tau_max=1"),
+        (["method.gdas_tau_min=5", "method.gdas_tau_max=1"], r"^method.gdas_tau_min=5.0 is above method.gdas_tau_max=1.0"),
     ],
 )  # fmt: skip
 def test_variant_keys_that_do_not_go_together_are_rejected(overrides, match, tmp_path):
