@@ -9,6 +9,7 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
+import dasip.config  # noqa: F401 - registers the config schemas the configs name
 from dasip import CONF_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,10 +46,20 @@ def job_dir(sweep: Path, **keys) -> Path:
 
 
 def compose_cfg(config_name: str = "search", overrides: list[str] | None = None, fast: bool = True):
+    """The composed config; a value of the wrong type (a schema's, ``data.n=abc``) raises the
+    :class:`~dasip.config.ConfigError` that the command line prints."""
+    from dasip.schema import compose_error
+
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose(
-            config_name=config_name, overrides=(FAST if fast else []) + (overrides or [])
-        )
+        try:
+            return compose(
+                config_name=config_name, overrides=(FAST if fast else []) + (overrides or [])
+            )
+        except Exception as e:
+            error = compose_error(e)
+            if error is None:
+                raise
+            raise error from e
 
 
 @pytest.fixture

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +17,8 @@ from .config import ConfigError
 from .record import TrialRecord
 
 log = logging.getLogger("dasip")
+#: Hydra's switch that makes it raise an error to its caller instead of printing it
+FULL_ERROR = "HYDRA_FULL_ERROR"
 
 
 def _run_dir() -> Path:
@@ -25,6 +30,53 @@ def _run_dir() -> Path:
 def _fail(e: ConfigError) -> None:
     print(f"dasip: error: {e}", file=sys.stderr)
     sys.exit(2)
+
+
+def one_line_errors(app: Callable[[], Any]) -> Callable[[], Any]:
+    """The Hydra app ``app`` (a ``hydra.main`` function), with a config that does not compose
+    because of a key's value (a schema's type, ``data.n=abc``) reported as dasip's one line,
+    ``dasip: error: data.n=abc is not allowed; allowed: ...``, exit 2.
+
+    Hydra composes the config before the task function runs, and reports a composition error
+    itself, over several lines, unless ``HYDRA_FULL_ERROR=1`` (its documented switch for the
+    full error), when it raises the error to its caller. So ``app`` runs with that switch on,
+    and the error comes here: a key's value is the one line; any other error of Hydra's (an
+    unknown option: ``Could not find 'data/deblur'``, with the options) is printed as Hydra
+    prints it, exit 1; anything else propagates with its traceback. A user who set
+    ``HYDRA_FULL_ERROR`` gets the full error of everything but a key's value.
+    """
+
+    @functools.wraps(app)
+    def main() -> Any:
+        from hydra.errors import CompactHydraException
+        from omegaconf.errors import OmegaConfBaseException
+
+        from .schema import compose_error
+
+        ours = os.environ.get(FULL_ERROR) is None
+        if ours:
+            os.environ[FULL_ERROR] = "1"
+        try:
+            return app()
+        except Exception as e:
+            error = compose_error(e)
+            if error is not None:
+                _fail(error)
+            if not ours or not isinstance(e, CompactHydraException):
+                raise
+            print(e, file=sys.stderr)  # as Hydra reports it
+            if isinstance(e.__cause__, OmegaConfBaseException):
+                print(e.__cause__, file=sys.stderr)
+            print(
+                f"\nSet the environment variable {FULL_ERROR}=1 for a complete stack trace.",
+                file=sys.stderr,
+            )
+            sys.exit(1)
+        finally:
+            if ours:
+                os.environ.pop(FULL_ERROR, None)
+
+    return main
 
 
 def _in_multirun() -> bool:

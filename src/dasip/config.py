@@ -1,36 +1,43 @@
-"""The rules every config key obeys, and the builders that turn config blocks into objects.
+"""The checks of a composed config at start-up, and the builders that turn config blocks into
+objects.
 
 Every check runs at start-up, before any training, and raises :class:`ConfigError` with a
-one-line message that names the key, the bad value and what is allowed. :data:`RULES` has one
-rule per key of the composed configs (``tests/test_config.py`` walks them all with wrong types
-and ranges); keys that are handed to a library (the Lightning ``Trainer``, a logger) are checked
-against that library's signature when the trial is built.
+one-line message that names the key, the bad value and what is allowed.
+
+Every config has schemas (:mod:`dasip.schema`): dataclasses registered in Hydra's ConfigStore
+and named in the YAML ``defaults``. The primary configs' (:class:`SearchConf`,
+:class:`EvaluateConf`) hold the trial's own keys (seed, epochs, ...); the groups ``data`` (with
+its operator), ``ops``, ``space``, ``hparams`` and ``method`` (each method its own) have theirs
+next to the code that reads them (:data:`SCHEMA_GROUPS`). The library blocks ``trainer`` and
+``logger`` are arguments of a library class (the Lightning ``Trainer``, a logger): their keys
+are checked against its signature when the trial is built, and the few the configs set have a
+rule (:data:`RULES`) so that a bad value is an error before any work.
+``tests/test_config.py`` walks every key with bad values.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fnmatch
 import inspect
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from hydra.core.config_store import ConfigStore
+from hydra.utils import get_object
+from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf, open_dict
 
 from . import checks
+from . import schema as S
+from .data import SignalDataModule  # noqa: F401 - the data and operator schemas
 from .metrics import LOSS_REDUCTIONS, PSNR_PEAKS
-from .models.optim import ALPHA_OPTIMIZERS, ALPHA_SCHEDULERS, PARAM_OPTIMIZERS, HParams
-from .models.variants import SECOND_ORDER_VARIANTS, VARIANTS
-from .ops import NOISE_PLACEMENTS, OPS, ROLL_DIMS, OpContext
-from .physics import (
-    INITIAL_ESTIMATES,
-    KERNEL_NORMALIZATIONS,
-    PADDINGS,
-    SIGMA_UNITS,
-    LinearOperator,
-)
-from .spaces import SPACES
+from .models.optim import HParams
+from .ops import OpContext
+from .physics import LinearOperator
+from .schema import ConfigError
 
 LOGGER_MODES = ("online", "offline", "disabled")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
@@ -44,415 +51,199 @@ MAX_SEED = 2**32 - 1
 TRAINER_OWN_KEYS = ("max_epochs", "logger", "callbacks", "default_root_dir")
 
 
-class ConfigError(ValueError):
-    """A config value that cannot work; raised before any training starts."""
+# -- rules of the library blocks' keys ----------------------------------------------------------
+def _importable(v: Any) -> bool:
+    if not isinstance(v, str) or not v:
+        return False
+    try:
+        get_object(v)  # Hydra's own lookup of a _target_
+    except Exception:
+        return False
+    return True
 
 
-# -- rules -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Rule:
-    """What one key accepts. ``check`` raises :class:`ConfigError`; ``bad`` lists values that a
-    rule must reject (the config walk in the tests feeds them to every key)."""
-
-    check: Callable[[str, Any], None]
-    bad: tuple[Any, ...]
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _fail(key: str, v: Any, allowed: str) -> None:
-    raise ConfigError(f"{key}={_show(v)} is not allowed; allowed: {allowed}")
-
-
-def _show(v: Any) -> str:
-    if OmegaConf.is_config(v):
-        v = OmegaConf.to_container(v)
-    return repr(v)
-
-
-def integer(
-    min: int | None = None,
-    nullable: bool = False,
-    odd: bool = False,
-    max: int | Callable[[], int] | None = None,
-) -> Rule:
-    """An integer ``>= min`` and ``<= max`` (a number, or a function of the machine, e.g. its
-    cores, asked when a value is checked)."""
-
-    def high() -> int | None:
-        return max() if callable(max) else max
-
-    def check(key: str, v: Any) -> None:
-        if v is None and nullable:
-            return
-        try:
-            checks.integer(key, v, min, odd, high())
-        except ValueError as e:
-            raise ConfigError(f"{e}{', or null' if nullable else ''}") from None
-
-    bad: list[Any] = ["abc", 1.5, True, [1]]
-    if min is not None:
-        bad.append(min - 1)
-    if max is not None:
-        bad.append(high() + 1)
-    if odd:
-        bad.append(2 * (min if min is not None and min > 1 else 1))
-    if not nullable:
-        bad.append(None)
-    return Rule(check, tuple(bad))
-
-
-def number(
-    gt: float | None = None,
-    ge: float | None = None,
-    nullable: bool = False,
-    lt: float | None = None,
-) -> Rule:
-    allowed = (
-        "a finite number"
-        + (f" > {gt}" if gt is not None else "")
-        + (f" >= {ge}" if ge is not None else "")
-        + (f" and < {lt}" if lt is not None else "")
+def _devices(v: Any) -> bool:
+    if v == "auto" or (checks.is_int(v) and (v >= 1 or v == -1)):
+        return True
+    return (
+        isinstance(v, (list, ListConfig))
+        and bool(v)
+        and all(checks.is_int(d) and d >= 0 for d in v)
     )
-    if nullable:
-        allowed += ", or null"
-
-    def check(key: str, v: Any) -> None:
-        if v is None and nullable:
-            return
-        if (
-            not _is_number(v)
-            or v != v  # NaN
-            or v in (float("inf"), float("-inf"))
-            or (gt is not None and not v > gt)
-            or (ge is not None and not v >= ge)
-            or (lt is not None and not v < lt)
-        ):
-            _fail(key, v, allowed)
-
-    bad: list[Any] = ["abc", True, float("nan"), float("inf"), [1.0]]
-    if gt is not None:
-        bad.append(gt)
-    if ge is not None:
-        bad.append(ge - 1)
-    if lt is not None:
-        bad.append(lt)
-    if not nullable:
-        bad.append(None)
-    return Rule(check, tuple(bad))
 
 
-def peak() -> Rule:
-    """A PSNR peak: a number > 0 (the rule :func:`number` checks), or a per-signal convention
-    (``max``, ``range``)."""
-    positive = number(gt=0)
-
-    def check(key: str, v: Any) -> None:
-        if isinstance(v, str) and v in PSNR_PEAKS:
-            return
-        try:
-            positive.check(key, v)
-        except ConfigError:
-            _fail(key, v, f"a number > 0, {', '.join(PSNR_PEAKS)}")
-
-    return Rule(check, positive.bad)
+BOOLEAN = S.Rule(lambda v: isinstance(v, bool), "true, false")
+#: a ``_target_``: the dotted path of an importable class or function
+TARGET = S.Rule(
+    _importable, "the dotted path of an importable class, e.g. pytorch_lightning.Trainer"
+)
+STRINGS = S.Rule(
+    lambda v: isinstance(v, (list, tuple, ListConfig)) and all(isinstance(s, str) for s in v),
+    "a list of strings",
+)
 
 
-def boolean() -> Rule:
-    def check(key: str, v: Any) -> None:
-        if not isinstance(v, bool):
-            _fail(key, v, "true, false")
-
-    return Rule(check, ("abc", 2, None, [True]))
+# -- the trial's own keys (``search.yaml``, ``evaluate.yaml``): the primary configs' schemas ---
+def _peak(v: Any) -> bool:
+    return (isinstance(v, str) and v in PSNR_PEAKS) or S.number(gt=0).ok(v)
 
 
-def switch() -> Rule:
-    """``true``, ``false`` or ``auto`` (the program decides; the docs say how)."""
-
-    def check(key: str, v: Any) -> None:
-        if not (isinstance(v, bool) or v == "auto"):
-            _fail(key, v, "true, false, auto")
-
-    return Rule(check, ("abc", 2, None, [True]))
+#: ``true``, ``false`` or ``auto`` (the program decides; the docs say how)
+SWITCH = S.Rule(lambda v: isinstance(v, bool) or v == "auto", "true, false, auto")
 
 
-def choice(*allowed: Any, nullable: bool = False) -> Rule:
-    def check(key: str, v: Any) -> None:
-        if v is None and nullable:
-            return
-        ok = isinstance(v, (str, int, float)) and not isinstance(v, bool) and v in allowed
-        if not ok:
-            _fail(key, v, ", ".join(map(str, allowed)) + (", null" if nullable else ""))
-
-    return Rule(check, ("nonsense", True, [allowed[0]]) + (() if nullable else (None,)))
+@dataclass
+class LossConf(S.Schema):
+    reduction: str = S.key(rule=S.choice(*LOSS_REDUCTIONS))
 
 
-def string(nullable: bool = False) -> Rule:
-    def check(key: str, v: Any) -> None:
-        if v is None and nullable:
-            return
-        if not isinstance(v, str) or not v:
-            _fail(key, v, "a non-empty string" + (", or null" if nullable else ""))
-
-    return Rule(check, (5, "", [1, 2]) + (() if nullable else (None,)))
+@dataclass
+class PsnrConf(S.Schema):
+    #: a number, or a per-signal convention (max, range)
+    data_range: Any = S.key(rule=S.Rule(_peak, f"a number > 0, {', '.join(PSNR_PEAKS)}"))
 
 
-def names(allowed: Sequence[str], min_len: int = 1) -> Rule:
-    """A list of distinct names from ``allowed``."""
-
-    def check(key: str, v: Any) -> None:
-        if not isinstance(v, (list, tuple, ListConfig)) or len(v) < min_len:
-            _fail(key, v, f"a list of at least {min_len} of {', '.join(allowed)}")
-        for item in v:
-            if item not in allowed:
-                _fail(key, v, f"a list of {', '.join(allowed)} (unknown: {item!r})")
-        if len(set(v)) != len(v):
-            _fail(key, v, "a list without repeats")
-
-    return Rule(check, ("grad", [], ["conv"], ["grad", "grad"], 5))
+@dataclass
+class CompileConf(S.Schema):
+    search: Any = S.key(rule=SWITCH)
+    retrain: Any = S.key(rule=SWITCH)
+    min_steps: int = S.key(rule=S.integer(min=0))
 
 
-def strings(nullable: bool = False) -> Rule:
-    def check(key: str, v: Any) -> None:
-        if v is None and nullable:
-            return
-        if not isinstance(v, (list, tuple, ListConfig)) or not all(isinstance(s, str) for s in v):
-            _fail(key, v, "a list of strings")
-
-    return Rule(check, ("abc", [1], 3))
+@dataclass
+class CheckpointsConf(S.Schema):
+    save: bool = S.key()
+    interval_s: float = S.key(rule=S.number(ge=0))
+    keep: bool = S.key()
 
 
-def architecture(nullable: bool = True) -> Rule:
-    """A genotype string or list; parsed by the space when the trial is built."""
+@dataclass
+class TrialKeys(S.Schema):
+    """The trial's own keys, the top level of ``search.yaml`` but the groups'."""
 
-    def check(key: str, v: Any) -> None:
-        if v is None and nullable:
-            return
-        if isinstance(v, (list, tuple, ListConfig)):
-            if v and all(isinstance(s, str) for s in v):
-                return
-        elif isinstance(v, str) and v:
-            return
-        _fail(key, v, "an architecture such as grad*10 or grad-net*9, or a list of op names")
-
-    return Rule(check, (5, True, "", [1, 2]))
-
-
-def target() -> Rule:
-    """A ``_target_``: the dotted path of an importable class or function."""
-
-    def check(key: str, v: Any) -> None:
-        if not isinstance(v, str) or not v:
-            _fail(key, v, "the dotted path of a class, e.g. pytorch_lightning.Trainer")
-        try:
-            locate(v)
-        except Exception:
-            _fail(key, v, "the dotted path of an importable class, e.g. pytorch_lightning.Trainer")
-
-    return Rule(check, (5, "", "no.such.Thing"))
+    seed: int = S.key(rule=S.integer(min=0, max=MAX_SEED))
+    study: str = S.key(rule=S.text())
+    epochs: int = S.key(rule=S.integer(min=1))
+    retrain_epochs: int = S.key(rule=S.integer(min=1))
+    #: a genotype string or list; parsed by the space when the trial is built
+    arch: Any = S.key(rule=S.or_null(S.ARCH))
+    loss: LossConf = S.key()
+    psnr: PsnrConf = S.key()
+    #: at most the cores this process may use (more only oversubscribes them)
+    num_threads: int | None = S.key(rule=S.integer(min=1, max=checks.cores(), nullable=True))
+    compile: CompileConf = S.key()
+    save_model: bool = S.key()
+    raise_on_failure: bool = S.key()
+    resume: bool = S.key()
+    #: the defaults of these two keys are also those of configs saved before they existed
+    checkpoints: CheckpointsConf = S.key(
+        factory=lambda: CheckpointsConf(save=True, interval_s=60.0, keep=False)
+    )
+    resume_from: list[str] = S.key(factory=list)
+    setup: str = S.key(rule=S.text())
 
 
-def locate(path: str) -> Any:
-    """The object at the dotted ``path`` (``package.module.Name``)."""
-    import importlib
+@dataclass
+class EvaluateKeys(TrialKeys):
+    """``evaluate.py``'s keys besides the trial's."""
 
-    parts = path.split(".")
-    for i in range(len(parts) - 1, 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:i]))
-        except ImportError:
-            continue
-        for name in parts[i:]:
-            obj = getattr(obj, name)
-        return obj
-    raise ImportError(f"cannot import {path!r}")
+    record: str | None = S.key(None, S.text(nullable=True))
+    checkpoint: str | None = S.key(None, S.text(nullable=True))
 
 
-def devices() -> Rule:
-    def check(key: str, v: Any) -> None:
-        if v == "auto" or (checks.is_int(v) and (v >= 1 or v == -1)):
-            return
-        if isinstance(v, (list, ListConfig)) and v and all(checks.is_int(d) and d >= 0 for d in v):
-            return
-        _fail(key, v, "auto, -1 (all), a number of devices >= 1, or a list of device indices")
+@dataclass
+class _Groups:
+    """The config groups of a primary config, each checked by its own option's schema."""
 
-    return Rule(check, ("abc", 0, 1.5, True, None))
-
-
-def deterministic() -> Rule:
-    def check(key: str, v: Any) -> None:
-        if not (isinstance(v, bool) or v == "warn" or v is None):
-            _fail(key, v, "true, false, warn, null")
-
-    return Rule(check, ("abc", 2))
+    data: Any = MISSING
+    ops: Any = MISSING
+    space: Any = MISSING
+    hparams: Any = MISSING
+    method: Any = MISSING
+    logger: Any = MISSING
+    trainer: Any = MISSING
 
 
-def precision() -> Rule:
-    allowed = choice(*PRECISIONS)
-
-    def check(key: str, v: Any) -> None:
-        allowed.check(key, str(v) if checks.is_int(v) else v)
-
-    return Rule(check, ("abc", 8, True, None))
+@dataclass
+class SearchConf(TrialKeys, _Groups):
+    """``search.yaml`` and ``train.yaml`` (named first in their ``defaults``)."""
 
 
-#: one rule per key: a dotted path, ``*`` matching one level (``logger.*.mode``)
-RULES: dict[str, Rule] = {
-    "seed": integer(min=0, max=MAX_SEED),
-    "study": string(),
-    "epochs": integer(min=1),
-    "retrain_epochs": integer(min=1),
-    "arch": architecture(),
-    "loss.reduction": choice(*LOSS_REDUCTIONS),
-    "psnr.data_range": peak(),
-    "space.initial": choice(*INITIAL_ESTIMATES),
-    "num_threads": integer(min=1, nullable=True, max=checks.cores),
-    "save_model": boolean(),
-    "setup": string(),
-    "compile.search": switch(),
-    "compile.retrain": switch(),
-    "compile.min_steps": integer(min=0),
-    "raise_on_failure": boolean(),
-    "resume": boolean(),
-    "resume_from": strings(),
-    "checkpoints.save": boolean(),
-    "checkpoints.interval_s": number(ge=0),
-    "checkpoints.keep": boolean(),
-    # evaluate.py
-    "record": string(nullable=True),
-    "checkpoint": string(nullable=True),
-    # data
-    "data._target_": target(),
-    "data.name": string(),
-    "data.n": integer(min=2),
-    "data.noise_std": number(ge=0),
-    "data.batch_size": integer(min=1),
-    "data.batches_per_epoch": integer(min=1),
-    "data.val_size": integer(min=1),
-    "data.val_seed": integer(min=0, nullable=True),
-    "data.eval_batch_size": integer(min=1),
-    "data.operator._target_": target(),
-    "data.operator.kernel_size": integer(min=1, odd=True),
-    "data.operator.sigma": number(gt=0),
-    "data.operator.spacing": number(gt=0),
-    "data.operator.factor": integer(min=1),
-    "data.operator.signal_length": integer(min=1),
-    "data.operator.normalize": choice(*KERNEL_NORMALIZATIONS),
-    "data.operator.sigma_unit": choice(*SIGMA_UNITS),
-    "data.operator.padding": choice(*PADDINGS),
-    "data.operator.spatial_dims": choice(1, 2),
-    # data: images (BSDS300)
-    "data.root": string(),
-    "data.patch_size": integer(min=1),
-    "data.val_patch_size": integer(min=1),
-    "data.cache_dir": string(nullable=True),
-    "data.pictures": integer(min=0),
-    # ops
-    "ops.name": string(),
-    "ops.names": names(tuple(OPS)),
-    "ops.width": integer(min=1),
-    "ops.kernel_size": integer(min=1, odd=True),
-    "ops.tau_init": number(),
-    "ops.noise_std": number(ge=0),
-    "ops.noise_placement": choice(*NOISE_PLACEMENTS),
-    "ops.noise_at_eval": boolean(),
-    "ops.roll.dims": choice(*ROLL_DIMS),
-    "ops.roll.shift": integer(),
-    # space
-    "space.name": choice(*SPACES),
-    "space.n_layers": integer(min=1),
-    "space.n_cells": integer(min=1),
-    "space.n_states": integer(min=1),
-    "space.merge_kernel_size": integer(min=1, odd=True),
-    "space.share_alphas": boolean(),
-    # hparams (the fields of HParams)
-    "hparams.name": string(),
-    "hparams.param_lr": number(gt=0),
-    "hparams.param_weight_decay": number(ge=0),
-    "hparams.param_warmup": boolean(),
-    "hparams.param_optimizer": choice(*PARAM_OPTIMIZERS),
-    "hparams.param_momentum": number(ge=0),
-    "hparams.alpha_lr": number(gt=0),
-    "hparams.alpha_weight_decay": number(ge=0),
-    "hparams.alpha_warmup": boolean(),
-    "hparams.alpha_scheduler": choice(*ALPHA_SCHEDULERS),
-    "hparams.alpha_optimizer": choice(*ALPHA_OPTIMIZERS),
-    "hparams.warmup_epochs": integer(min=0),
-    # method (each method has some of these)
-    "method.name": string(),  # checked against the registry of methods by the trial
-    "method.order": choice(1, 2),
-    "method.xi": number(gt=0, nullable=True),
-    "method.eps": number(gt=0),
-    "method.log_alphas": boolean(),
-    "method.retrain": boolean(),
-    "method.pretrain_epochs": integer(min=1),
-    "method.cache": boolean(),
-    "method.cache_dir": string(),
-    "method.spaces": names(tuple(SPACES)),
-    "method.requires_arch": boolean(),
-    "method.arch": architecture(),
-    "method.k": integer(min=1),
-    # das: search variants
-    "method.variant": choice(*VARIANTS),
-    "method.hessian": boolean(),
-    "method.hessian_iters": integer(min=1),
-    "method.es_window": integer(min=1),
-    "method.es_ratio": number(gt=1),
-    "method.sdarts_epsilon": number(gt=0),
-    "method.fair_zero_one_weight": number(ge=0),
-    "method.fair_threshold": number(gt=0, lt=1),
-    "method.gdas_tau_max": number(gt=0),
-    "method.gdas_tau_min": number(gt=0),
-    "method.depth": integer(min=2),
-    "method.width": integer(min=1),
-    # ground truth (docs/ground_truth.md): its chunks, lookups of the random methods, ranking
-    "method.chunk": integer(min=0),
-    "method.chunks": integer(min=1),
-    "method.score": choice("train", "table"),
-    "method.table": string(nullable=True),
-    "method.rank_space": boolean(),
+@dataclass
+class EvaluateConf(EvaluateKeys, SearchConf):
+    """``evaluate.yaml`` (named in its ``defaults`` after ``search``, whose schema it extends)."""
+
+
+ConfigStore.instance().store(name="base_search", node=SearchConf)
+ConfigStore.instance().store(name="base_evaluate", node=EvaluateConf)
+
+
+#: the rules of the library blocks' keys: a dotted path, ``*`` matching one level
+#: (``logger.*.mode``)
+RULES: dict[str, S.Rule] = {
     # loggers: logger.<entry>.<key>
-    "logger.*._target_": target(),
-    "logger.*.mode": choice(*LOGGER_MODES),
-    "logger.*.project": string(),
-    "logger.*.entity": string(nullable=True),
-    "logger.*.tags": strings(),
-    "logger.*.name": string(nullable=True),
-    "logger.*.group": string(nullable=True),
-    "logger.*.job_type": string(nullable=True),
-    "logger.*.version": choice("", nullable=True),
+    "logger.*._target_": TARGET,
+    "logger.*.mode": S.choice(*LOGGER_MODES),
+    "logger.*.project": S.text(),
+    "logger.*.entity": S.text(nullable=True),
+    "logger.*.tags": STRINGS,
+    "logger.*.name": S.text(nullable=True),
+    "logger.*.group": S.text(nullable=True),
+    "logger.*.job_type": S.text(nullable=True),
+    "logger.*.version": S.Rule(lambda v: v in ("", None), "'' (no version folder), or null"),
     # trainer: the Lightning Trainer's arguments
-    "trainer._target_": target(),
-    "trainer.accelerator": choice(*ACCELERATORS),
-    "trainer.devices": devices(),
-    "trainer.precision": precision(),
-    "trainer.enable_progress_bar": boolean(),
-    "trainer.enable_model_summary": boolean(),
-    "trainer.enable_checkpointing": boolean(),
-    "trainer.num_sanity_val_steps": integer(min=0),
-    "trainer.check_val_every_n_epoch": integer(min=1),
-    "trainer.log_every_n_steps": integer(min=1),
-    "trainer.deterministic": deterministic(),
+    "trainer._target_": TARGET,
+    "trainer.accelerator": S.choice(*ACCELERATORS),
+    "trainer.devices": S.Rule(
+        _devices, "auto, -1 (all), a number of devices >= 1, or a list of device indices"
+    ),
+    "trainer.precision": S.Rule(
+        lambda v: not isinstance(v, bool) and str(v) in PRECISIONS and isinstance(v, (str, int)),
+        ", ".join(PRECISIONS),
+    ),
+    "trainer.enable_progress_bar": BOOLEAN,
+    "trainer.enable_model_summary": BOOLEAN,
+    "trainer.enable_checkpointing": BOOLEAN,
+    "trainer.num_sanity_val_steps": S.integer(min=0),
+    "trainer.check_val_every_n_epoch": S.integer(min=1),
+    "trainer.log_every_n_steps": S.integer(min=1),
+    "trainer.deterministic": S.Rule(
+        lambda v: isinstance(v, bool) or v in ("warn", None), "true, false, warn, null"
+    ),
 }
+#: the groups with schemas (:mod:`dasip.schema`): checked by building their schema objects
+SCHEMA_GROUPS = ("data", "ops", "space", "hparams", "method")
 #: blocks whose other keys are arguments of a library class, checked against its signature
 PASSTHROUGH = ("trainer", "logger")
 #: top-level blocks added by tools, not by the user: the HPO job's ``optuna`` block
-FOREIGN = ("optuna", "fault", "fail_seeds")
+FOREIGN = ("optuna",)
 
 
-def rule_for(key: str) -> Rule | None:
-    if key in RULES:
-        return RULES[key]
-    for pattern, rule in RULES.items():
+def by_key(table: Mapping[str, Any], key: str) -> Any:
+    """The entry of ``table`` for the dotted ``key``: its own, else the first pattern (``*``
+    matching one level, ``logger.*.mode``) that matches it; ``None`` when none does."""
+    if key in table:
+        return table[key]
+    for pattern, entry in table.items():
         if (
             "*" in pattern
             and fnmatch.fnmatchcase(key, pattern)
             and key.count(".") == pattern.count(".")
         ):
-            return rule
+            return entry
     return None
+
+
+def rule_for(key: str) -> S.Rule | None:
+    return by_key(RULES, key)
+
+
+def is_checked(key: str) -> bool:
+    """Whether ``key`` has a check: it is in a group with a schema (whose fields are the keys
+    it may hold), it is one of the trial's own keys (:class:`EvaluateKeys`), or it has a rule."""
+    top = key.split(".", 1)[0]
+    own = {f.name for f in dataclasses.fields(EvaluateKeys)}
+    return top in SCHEMA_GROUPS or top in own or rule_for(key) is not None
 
 
 class Unresolved:
@@ -479,51 +270,91 @@ def leaves(cfg: DictConfig, prefix: str = "", strict: bool = True) -> Iterator[t
             yield key, v
 
 
-def check_keys(cfg: DictConfig) -> None:
-    """Every key's type and range, and the keys a config may not have. Raises on the first."""
+def check_keys(cfg: DictConfig) -> dict[str, Any]:
+    """Every key's type and range, and the keys a config may not have. Raises on the first.
+    Returns the schema objects of :data:`SCHEMA_GROUPS` (e.g. ``hparams``: :class:`HParams`)."""
     for group in ("data", "ops", "space", "hparams", "method"):
         if not isinstance(cfg.get(group), DictConfig):
             raise ConfigError(f"{group} is not set; choose one, e.g. {group}=...")
-    # the trial's own keys first, the library blocks (which interpolate them) last
+    checked = {}
+    for group in SCHEMA_GROUPS:
+        block = cfg[group]
+        if S.schema_of(block) is None:  # a saved config (a record's, a model.pt's): untyped
+            try:
+                block = S.typed(group, block)
+            except Exception as e:
+                raise S.compose_error(e) or ConfigError(f"{group}: {e}".splitlines()[0]) from e
+            if S.schema_of(block) is None:
+                raise ConfigError(
+                    f"{group}: no schema matches this option; name one first in its defaults "
+                    f"(one of {', '.join(S.stored(group))}), see src/dasip/conf/{group}/*.yaml"
+                )
+            with contextlib.ExitStack() as stack:
+                if OmegaConf.is_struct(cfg):
+                    stack.enter_context(open_dict(cfg))
+                cfg[group] = block
+        checked[group] = S.validate(cfg[group], group)
+    schema = own_keys(cfg)
+    checked["trial"] = _validate_own(cfg, schema)
+    own = {f.name for f in dataclasses.fields(schema)}
+    # the library blocks (which interpolate the trial's keys) last
     unresolved = []
-    for key, value in sorted(leaves(cfg, strict=False), key=lambda kv: _check_order(kv[0])):
+    for key, value in leaves(cfg, strict=False):
         top = key.split(".", 1)[0]
-        if top in FOREIGN:
+        if top in FOREIGN or top in SCHEMA_GROUPS or top in own:
             continue
         if isinstance(value, Unresolved):
             unresolved.append(value)
             continue
         rule = rule_for(key)
-        if rule is not None:
-            rule.check(key, value)
-        elif top not in PASSTHROUGH:
-            raise ConfigError(f"{key} is not a known key; see README.md (configs) for the keys")
+        if rule is None:
+            if top not in PASSTHROUGH:  # pragma: no cover - the top level's schema has them all
+                raise ConfigError(f"{key} is not a known key; see README.md for the keys")
+        elif not rule.ok(value):
+            raise ConfigError(f"{key}={S.show(value)} is not allowed; allowed: {rule.allowed}")
     if unresolved:  # only when the keys they read were fine
         raise unresolved[0].error
     _cross_checks(cfg)
+    return checked
 
 
-def _check_order(key: str) -> int:
-    if "." not in key:
-        return 0
-    return 2 if key.split(".", 1)[0] in PASSTHROUGH else 1
+def own_keys(cfg: DictConfig) -> type[TrialKeys]:
+    """The schema of the trial's own keys of ``cfg``: a composed config's (its primary
+    schema's), or for a saved one (a record's, a model.pt's) :class:`EvaluateKeys` when it
+    holds ``evaluate.py``'s keys, else :class:`TrialKeys`."""
+    schema = OmegaConf.get_type(cfg)
+    if isinstance(schema, type) and issubclass(schema, EvaluateKeys):
+        return EvaluateKeys
+    if isinstance(schema, type) and issubclass(schema, TrialKeys):
+        return TrialKeys
+    return EvaluateKeys if "record" in cfg or "checkpoint" in cfg else TrialKeys
+
+
+def _validate_own(cfg: DictConfig, schema: type[TrialKeys]) -> TrialKeys:
+    """The trial's own keys of ``cfg`` (every top-level key but the groups and the tools'
+    blocks), resolved, as a ``schema`` object: unknown keys, types, ranges."""
+    values = {}
+    for key in cfg:
+        if key in SCHEMA_GROUPS or key in PASSTHROUGH or key in FOREIGN:
+            continue
+        try:
+            value = cfg[key]
+        except Exception as e:  # an interpolation that cannot resolve
+            raise Unresolved(str(key), e).error from e
+        values[key] = (
+            OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+        )
+    node = OmegaConf.structured(schema)
+    OmegaConf.set_struct(node, False)  # an unknown key is validate's one line, not a merge error
+    try:
+        node = OmegaConf.merge(node, values)
+    except Exception as e:
+        raise S.compose_error(e) or ConfigError(str(e).splitlines()[0]) from e
+    return S.validate(node, "")
 
 
 def _cross_checks(cfg: DictConfig) -> None:
-    data, method = cfg.data, cfg.method
-    k, factor = data.operator.get("kernel_size"), data.operator.get("factor")
-    # the signal length (1D) or the patch and crop sides (images) against the operator
-    for key in ("n", "patch_size", "val_patch_size"):
-        size = data.get(key)
-        for bound, what, name in (
-            (k, "the blur kernel", "kernel_size"),
-            (factor, "the downsampling factor", "factor"),
-        ):
-            if size is not None and bound is not None and size < bound:
-                raise ConfigError(
-                    f"data.{key}={size} is shorter than {what} "
-                    f"(data.operator.{name}={bound}); allowed: data.{key} >= {bound}"
-                )
+    method = cfg.method
     if method.get("spaces") is not None and cfg.space.name not in method.spaces:
         raise ConfigError(
             f"space.name={cfg.space.name!r} is not allowed with method={method.name}; "
@@ -537,7 +368,6 @@ def _cross_checks(cfg: DictConfig) -> None:
             f"arch={cfg.arch!r} is not allowed with method={method.name}, which trains "
             f"method.arch={method.arch!r}; allowed: arch=null, or method=fixed arch=..."
         )
-    _variant_checks(method)
     _device_checks(cfg.trainer)
     own = [key for key in TRAINER_OWN_KEYS if key in cfg.trainer]
     if own:
@@ -560,7 +390,7 @@ def _device_checks(trainer: DictConfig) -> None:
     if not on_gpu:
         if devices not in (1, -1):
             raise ConfigError(
-                f"trainer.devices={_show(devices)} is not allowed on the CPU (trainer.accelerator="
+                f"trainer.devices={S.show(devices)} is not allowed on the CPU (trainer.accelerator="
                 f"{accelerator}{', no GPU found' if accelerator == 'auto' else ''}); allowed: 1 "
                 "or auto (a trial is one process; hydra/launcher=local runs trials side by side)"
             )
@@ -575,24 +405,6 @@ def _device_checks(trainer: DictConfig) -> None:
         raise ConfigError(
             f"trainer.devices={wanted} is not allowed: this machine has {gpus} GPU(s); "
             f"allowed: indices 0 ... {gpus - 1}"
-        )
-
-
-def _variant_checks(method: DictConfig) -> None:
-    """The search variant's keys that only make sense together (``method=das``)."""
-    variant = method.get("variant")
-    if variant is None:
-        return
-    if method.get("order") == 2 and variant not in SECOND_ORDER_VARIANTS:
-        raise ConfigError(
-            f"method.variant={variant!r} is not allowed with method.order=2; allowed: "
-            f"{', '.join(SECOND_ORDER_VARIANTS)} (or method.order=1)"
-        )
-    tau_max, tau_min = method.get("gdas_tau_max"), method.get("gdas_tau_min")
-    if tau_max is not None and tau_min is not None and tau_min > tau_max:
-        raise ConfigError(
-            f"method.gdas_tau_min={tau_min} is above method.gdas_tau_max={tau_max}; allowed: "
-            "gdas_tau_min <= gdas_tau_max"
         )
 
 
@@ -635,13 +447,18 @@ def instantiate_block(key: str, block: DictConfig, **kwargs: Any) -> Any:
     try:
         return instantiate(block, _convert_="all", **kwargs)
     except InstantiationException as e:
+        text = str(e)
+        where = re.search(r"full_key: (\S+)", text)
+        if text.startswith("Error locating target"):  # Hydra's own lookup of ``_target_``
+            path = where.group(1) if where else key
+            raise ConfigError(f"{path}._target_: {text.splitlines()[0]}") from e
         cause = e.__cause__ or e
-        raise ConfigError(f"{key}: {cause}") from e
+        raise ConfigError(f"{key}: {cause}".splitlines()[0]) from e
 
 
 def partial_of(key: str, block: DictConfig) -> Callable[..., Any]:
     """A factory for the config block's ``_target_`` with its arguments checked now."""
-    target = locate(block._target_)
+    target = get_object(block._target_)
     kwargs = {k: v for k, v in block.items() if k != "_target_"}
     check_signature(key, target, kwargs)
     return instantiate_block(key, block, _partial_=True)
@@ -655,9 +472,8 @@ def arch_value(arch: Any) -> Any:
 
 
 def hparams(cfg: DictConfig) -> HParams:
-    d = OmegaConf.to_container(cfg.hparams, resolve=True)
-    with errors_name("hparams"):
-        return HParams.from_config(d)
+    """The hyperparameter preset of ``cfg`` (its schema object, checked)."""
+    return S.validate(S.typed("hparams", cfg.hparams), "hparams")
 
 
 def build_space_from_config(cfg: DictConfig):
@@ -681,24 +497,28 @@ def op_context(cfg: DictConfig, operator: LinearOperator) -> OpContext:
         noise_std=ops.noise_std,
         roll_dims=ops.roll.dims,
         roll_shift=ops.roll.shift,
-        # keys added after the first release: configs saved before them keep the old behaviour
-        noise_placement=ops.get("noise_placement", "outside"),
-        noise_at_eval=ops.get("noise_at_eval", True),
+        noise_placement=ops.noise_placement,
+        noise_at_eval=ops.noise_at_eval,
         initial=cfg.space.initial,
     )
 
 
 __all__ = [
     "RULES",
+    "SCHEMA_GROUPS",
     "ConfigError",
-    "Rule",
     "arch_value",
     "build_space_from_config",
+    "by_key",
     "check_keys",
     "hparams",
     "instantiate_block",
+    "is_checked",
     "leaves",
     "op_context",
     "partial_of",
     "rule_for",
 ]
+
+# the methods' schemas (each method's module): registered with the rest, before any compose
+from . import methods  # noqa: E402, F401

@@ -93,6 +93,8 @@ def compose(overrides: Sequence[str]):
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
+    from . import config  # noqa: F401 - registers the config schemas
+
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         return hydra_compose("search", overrides=["logger=none", *overrides])
 

@@ -14,9 +14,11 @@ import hydra
 import pytorch_lightning as pl
 from omegaconf import DictConfig
 
-from dasip import CONF_DIR, cli, methods
+from dasip import CONF_DIR, cli, config, methods
 
 CONF = str(CONF_DIR)
+#: this script's own top-level key: not one of dasip's (checked) keys
+config.FOREIGN = (*config.FOREIGN, "fault")
 
 
 class _Kill(pl.Callback):

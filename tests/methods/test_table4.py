@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from dasip.config import leaves, rule_for
+from dasip.config import is_checked, leaves
 from dasip.trial import build
 
 from .test_experiments import _compose_job, _jobs
@@ -31,7 +31,7 @@ def test_every_job_of_table4_is_a_valid_image_trial(experiment, tmp_path):
         ctx = build(cfg, tmp_path)
         assert ctx.operator.spatial_dims == 2
         assert all(
-            rule_for(k) for k, _ in leaves(cfg) if k.split(".")[0] not in ("trainer", "logger")
+            is_checked(k) for k, _ in leaves(cfg) if k.split(".")[0] not in ("trainer", "logger")
         )
         if experiment == "table4_quick":
             assert cfg.epochs <= 2 and cfg.data.batch_size <= 16 and not cfg.logger

@@ -82,11 +82,11 @@ def test_gd_is_plain_sgd_and_adam_is_adam():
 @pytest.mark.parametrize(
     "kw,match",
     [
-        ({"param_lr": -1e-3}, "hparams.param_lr=-0.001 must be a positive"),
-        ({"alpha_lr": 0}, "hparams.alpha_lr=0 must be a positive"),
+        ({"param_lr": -1e-3}, "param_lr=-0.001 is not allowed; allowed: a finite number > 0"),
+        ({"alpha_lr": 0}, "alpha_lr=0 is not allowed; allowed: a finite number > 0"),
         ({"alpha_optimizer": "sgdm"}, "allowed: adam, gd"),
         ({"alpha_scheduler": "cosine"}, "allowed: linear, none"),
-        ({"alpha_weight_decay": -1}, "must be >= 0"),
+        ({"alpha_weight_decay": -1}, "allowed: a finite number >= 0"),
     ],
 )
 def test_bad_hparams_rejected(kw, match):

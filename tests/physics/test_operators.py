@@ -10,6 +10,7 @@ from dasip.physics import (
     add_noise,
     gaussian_kernel1d,
 )
+from dasip.physics.blur import Blur1dConf, Downsample1dConf
 
 
 def _adjoint_gap(op, n: int, seed: int = 0) -> float:
@@ -83,9 +84,14 @@ def test_noise_is_seeded_and_has_the_right_std():
     assert float(a.std()) == pytest.approx(0.01, rel=0.02)
 
 
+#: a valid Blur1d config (the operator's schema checks the keys)
+BLUR1D = dict(kernel_size=7, sigma=0.2, spacing=0.064, normalize="sum", sigma_unit="grid",
+              padding="zero")  # fmt: skip
+
+
 def test_bad_kernel_rejected():
-    with pytest.raises(ValueError, match="odd"):
-        gaussian_kernel1d(6, 1.0)
+    with pytest.raises(ValueError, match="kernel_size=6 is not allowed; allowed: an odd integer"):
+        Blur1dConf(**{**BLUR1D, "kernel_size": 6})
 
 
 @pytest.mark.parametrize("n", [50, 37, 600])
@@ -179,11 +185,11 @@ def test_valid_downsampling_measures_fewer_samples():
 
 def test_bad_readings_rejected():
     with pytest.raises(ValueError, match="padding='same'"):
-        Blur1d(padding="same")
+        Blur1dConf(**{**BLUR1D, "padding": "same"})
     with pytest.raises(ValueError, match="sigma_unit"):
-        Downsample1d(sigma_unit="pixels")
+        Downsample1dConf(**{**BLUR1D, "sigma_unit": "pixels", "factor": 4, "signal_length": 50})
     with pytest.raises(ValueError, match="normalize"):
-        Blur1d(normalize="max")
+        Blur1dConf(**{**BLUR1D, "normalize": "max"})
 
 
 @pytest.mark.parametrize(

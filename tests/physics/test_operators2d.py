@@ -5,6 +5,8 @@ import torch
 import torch.nn.functional as F
 
 from dasip.physics import Blur2d, Identity, add_noise
+from dasip.physics.blur import IdentityConf
+from dasip.physics.blur2d import Blur2dConf
 
 
 def _adjoint_gap(op, shape, seed: int = 0) -> float:
@@ -62,15 +64,15 @@ def test_blur2d_keeps_the_shape_and_pads_with_zeros():
 )
 def test_blur2d_rejects_bad_kernels(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        Blur2d(**kwargs)
+        Blur2dConf(**{"kernel_size": 25, "sigma": 1.6, **kwargs})
 
 
 def test_identity_on_images_and_its_dimensions():
     x = torch.randn(2, 1, 5, 6)
     assert torch.equal(Identity(2)(x), x) and Identity(2).spatial_dims == 2
     assert Blur2d().spatial_dims == 2
-    with pytest.raises(ValueError, match="spatial_dims must be 1 or 2"):
-        Identity(3)
+    with pytest.raises(ValueError, match="spatial_dims=3 is not allowed; allowed: 1, 2"):
+        IdentityConf(spatial_dims=3)
 
 
 def test_noise_on_images_has_the_std_and_follows_the_generator():

@@ -11,12 +11,15 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
+from .. import schema as S
 from ..physics import LinearOperator
-from .datamodule import SignalDataModule
+from .datamodule import SignalDataModule, shorter_than_operator
 
 #: where the Berkeley Segmentation Dataset is published
 BSDS_URL = "https://www2.eecs.berkeley.edu/Research/Projects/CS/vision/bsds/"
@@ -193,6 +196,33 @@ class BSDSDataModule(SignalDataModule):
         index = torch.arange(batch_size) % len(self.test_images)
         where = torch.rand(batch_size, 2, generator=generator, dtype=torch.float64)
         return crops(self.test_images, index, where, self.val_patch_size)
+
+
+@dataclass
+class BSDSDataConf(S.Schema):
+    """:class:`BSDSDataModule`'s keys (``dasip/conf/data/bsds_*.yaml``)."""
+
+    _target_: str = "dasip.data.BSDSDataModule"
+    name: str = S.key(rule=S.text())
+    root: str = S.key(rule=S.text())
+    noise_std: float = S.key(rule=S.number(ge=0))
+    patch_size: int = S.key(rule=S.integer(min=1))
+    batch_size: int = S.key(rule=S.integer(min=1))
+    batches_per_epoch: int = S.key(rule=S.integer(min=1))
+    val_size: int = S.key(rule=S.integer(min=1))
+    val_patch_size: int = S.key(rule=S.integer(min=1))
+    val_seed: int | None = S.key(rule=S.integer(min=0, nullable=True))
+    eval_batch_size: int = S.key(rule=S.integer(min=1))
+    cache_dir: str | None = S.key(rule=S.text(nullable=True))
+    pictures: int = S.key(rule=S.integer(min=0))
+    operator: Any = S.key()
+
+    def check(self) -> None:
+        shorter_than_operator(self, "patch_size", self.patch_size)
+        shorter_than_operator(self, "val_patch_size", self.val_patch_size)
+
+
+S.store("data", "base_bsds", BSDSDataConf)
 
 
 def write_stand_in(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, IterableDataset, TensorDataset
 
+from .. import schema as S
 from ..physics import LinearOperator, add_noise
 from .signals import ALPHA_STREAM, TRAIN_STREAM, VAL_STREAM, cosine_signals, make_generator
 
@@ -168,3 +170,39 @@ class SignalDataModule(pl.LightningDataModule):
     def val_dataloader(self) -> DataLoader:
         x, y = self.validation_set()
         return DataLoader(TensorDataset(x, y), batch_size=self.eval_batch_size, shuffle=False)
+
+
+# -- schema: ``data`` of ``dasip/conf/data/{blur,downsampling}.yaml`` --------------------------
+def shorter_than_operator(data: Any, key: str, size: int | None) -> None:
+    """A signal side (``data.<key>``) at least as long as the operator's blur kernel and its
+    downsampling factor."""
+    for name, what in (("kernel_size", "the blur kernel"), ("factor", "the downsampling factor")):
+        bound = getattr(data.operator, name, None)
+        if size is not None and bound is not None and size < bound:
+            raise S.SchemaError(
+                f"{{p}}{key}={size} is shorter than {what} ({{p}}operator.{name}={bound}); "
+                f"allowed: {{p}}{key} >= {bound}"
+            )
+
+
+@dataclass
+class SignalDataConf(S.Schema):
+    """:class:`SignalDataModule`'s keys; ``operator`` is the operator's schema (named in the
+    data option's ``defaults``, e.g. ``operator: base_blur1d``)."""
+
+    _target_: str = "dasip.data.SignalDataModule"
+    name: str = S.key(rule=S.text())
+    n: int = S.key(rule=S.integer(min=2))
+    noise_std: float = S.key(rule=S.number(ge=0))
+    batch_size: int = S.key(rule=S.integer(min=1))
+    batches_per_epoch: int = S.key(rule=S.integer(min=1))
+    val_size: int = S.key(rule=S.integer(min=1))
+    val_seed: int | None = S.key(rule=S.integer(min=0, nullable=True))
+    eval_batch_size: int = S.key(rule=S.integer(min=1))
+    operator: Any = S.key()
+
+    def check(self) -> None:
+        shorter_than_operator(self, "n", self.n)
+
+
+S.store("data", "base_signals", SignalDataConf)

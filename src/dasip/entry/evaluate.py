@@ -11,7 +11,9 @@ def evaluate(cfg: DictConfig) -> float | None:
 
 
 #: the Hydra app (config ``dasip/conf/evaluate.yaml``); the task function ``evaluate`` stays importable
-main = hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")(evaluate)
+main = cli.one_line_errors(
+    hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")(evaluate)
+)
 
 if __name__ == "__main__":
     main()

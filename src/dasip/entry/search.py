@@ -11,7 +11,9 @@ def search(cfg: DictConfig) -> float | None:
 
 
 #: the Hydra app (config ``dasip/conf/search.yaml``); the task function ``search`` stays importable
-main = hydra.main(version_base="1.3", config_path="../conf", config_name="search")(search)
+main = cli.one_line_errors(
+    hydra.main(version_base="1.3", config_path="../conf", config_name="search")(search)
+)
 
 if __name__ == "__main__":
     main()

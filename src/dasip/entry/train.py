@@ -11,7 +11,9 @@ def train(cfg: DictConfig) -> float | None:
 
 
 #: the Hydra app (config ``dasip/conf/train.yaml``); the task function ``train`` stays importable
-main = hydra.main(version_base="1.3", config_path="../conf", config_name="train")(train)
+main = cli.one_line_errors(
+    hydra.main(version_base="1.3", config_path="../conf", config_name="train")(train)
+)
 
 if __name__ == "__main__":
     main()

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import pytorch_lightning as pl
 
+from .. import schema as S
 from ..models import SupernetModule
-from ..models.variants import Variant
+from ..models.variants import SECOND_ORDER_VARIANTS, Variant
 from .base import MethodResult, Phase, TrialContext
 
 
@@ -57,3 +59,42 @@ def run(ctx: TrialContext) -> MethodResult:
         result.status = "diverged" if result.extra.get("search_diverged") else "ok"
         return result
     return ctx.retrain(result, genotype)
+
+
+# -- schema: ``dasip/conf/method/das.yaml`` ----------------------------------------------------
+@dataclass
+class DasConf(S.Schema):
+    """``method=das``'s keys. The variant's name and the GDAS temperatures' order are checked by
+    :class:`~dasip.models.variants.Variant`, which reads them."""
+
+    name: str = S.key("das", S.text())
+    order: int = S.key(rule=S.choice(1, 2))
+    xi: float | None = S.key(rule=S.number(gt=0, nullable=True))
+    eps: float = S.key(rule=S.number(gt=0))
+    log_alphas: bool = S.key()
+    retrain: bool = S.key()
+    rank_space: bool = S.key()
+    variant: str = S.key()
+    hessian: bool = S.key()
+    hessian_iters: int = S.key(rule=S.integer(min=1))
+    es_window: int = S.key(rule=S.integer(min=1))
+    es_ratio: float = S.key(rule=S.number(gt=1))
+    sdarts_epsilon: float = S.key(rule=S.number(gt=0))
+    fair_zero_one_weight: float = S.key(rule=S.number(ge=0))
+    fair_threshold: float = S.key(rule=S.number(gt=0, lt=1))
+    gdas_tau_max: float = S.key(rule=S.number(gt=0))
+    gdas_tau_min: float = S.key(rule=S.number(gt=0))
+
+    def check(self) -> None:
+        try:
+            Variant.from_config(vars(self))
+        except ValueError as e:
+            raise S.SchemaError(str(e)) from None
+        if self.order == 2 and self.variant not in SECOND_ORDER_VARIANTS:
+            raise S.SchemaError(
+                f"{{p}}variant={self.variant!r} is not allowed with {{p}}order=2; allowed: "
+                f"{', '.join(SECOND_ORDER_VARIANTS)} (or {{p}}order=1)"
+            )
+
+
+S.store("method", "base_das", DasConf)

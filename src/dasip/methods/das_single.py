@@ -17,6 +17,7 @@ import logging
 import os
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,9 @@ import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from .. import schema as S
 from ..models.single_level import FrozenOp, SingleLevelSupernetModule
+from ..spaces import SPACES
 from .base import MethodResult, Phase, TrialContext, accelerator_device
 
 log = logging.getLogger(__name__)
@@ -206,3 +209,23 @@ def run(ctx: TrialContext) -> MethodResult:
         },
     )
     return ctx.retrain(result, genotype)
+
+
+# -- schema: ``dasip/conf/method/das_single.yaml`` ---------------------------------------------
+#: ``method.spaces``: the spaces a method works in (checked against ``space.name`` by the trial)
+SPACE_NAMES = S.names(tuple(SPACES))
+
+
+@dataclass
+class DasSingleConf(S.Schema):
+    """``method=das_single``'s keys."""
+
+    name: str = S.key("das_single", S.text())
+    pretrain_epochs: int = S.key(rule=S.integer(min=1))
+    cache: bool = S.key()
+    cache_dir: str = S.key(rule=S.text())
+    log_alphas: bool = S.key()
+    spaces: list[str] = S.key(rule=SPACE_NAMES)
+
+
+S.store("method", "base_das_single", DasSingleConf)

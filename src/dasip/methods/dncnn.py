@@ -10,9 +10,12 @@ DnCNN-S figure on BSD68 (29.23 dB at sigma 25, 17 layers, 64 channels).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
+from .. import schema as S
 from ..ops import conv_class, norm_class
 from ..physics import LinearOperator
 from .base import MethodResult, Phase, TrialContext
@@ -69,3 +72,16 @@ def run(ctx: TrialContext) -> MethodResult:
         },
         network=trained.module.net,
     )
+
+
+# -- schema: ``dasip/conf/method/dncnn.yaml`` --------------------------------------------------
+@dataclass
+class DncnnConf(S.Schema):
+    """``method=dncnn``'s keys."""
+
+    name: str = S.key("dncnn", S.text())
+    depth: int = S.key(rule=S.integer(min=2))
+    width: int = S.key(rule=S.integer(min=1))
+
+
+S.store("method", "base_dncnn", DncnnConf)

@@ -14,13 +14,16 @@ import json
 import logging
 import math
 import time
+from dataclasses import dataclass
 
 import torch
 from omegaconf import OmegaConf
 
 from .. import config as C
 from .. import ground_truth as GT
+from .. import schema as S
 from .base import MethodResult, Phase, TrialContext
+from .das_single import SPACE_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -124,3 +127,17 @@ def run(ctx: TrialContext) -> MethodResult:
         retrain_epochs=int(cfg.retrain_epochs),
         extra=extra,
     )
+
+
+# -- schema: ``dasip/conf/method/ground_truth.yaml`` -------------------------------------------
+@dataclass
+class GroundTruthConf(S.Schema):
+    """``method=ground_truth``'s keys (the chunk against the chunks: :func:`check`)."""
+
+    name: str = S.key("ground_truth", S.text())
+    chunk: int = S.key(rule=S.integer(min=0))
+    chunks: int = S.key(rule=S.integer(min=1))
+    spaces: list[str] = S.key(rule=SPACE_NAMES)
+
+
+S.store("method", "base_ground_truth", GroundTruthConf)

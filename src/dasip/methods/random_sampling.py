@@ -5,9 +5,11 @@ the ground-truth table instead). No search, so no one-shot PSNR."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
+from .. import schema as S
 from .base import MethodResult, Phase, TrialContext
-from .sampling import check_score, draw_architectures, lookup_extra, score_architecture
+from .sampling import SCORES, check_score, draw_architectures, lookup_extra, score_architecture
 
 check = check_score
 
@@ -35,3 +37,16 @@ def run(ctx: TrialContext) -> MethodResult:
         extra={"op_names": list(ctx.op_names), **lookup_extra(ctx)},
         network=None if trained.module is None else trained.module.net,
     )
+
+
+# -- schema: ``dasip/conf/method/random_sampling.yaml`` -------------------------------------------------
+@dataclass
+class RandomSamplingConf(S.Schema):
+    """``method=random_sampling``'s keys (how the drawn architectures are scored)."""
+
+    name: str = S.key("random_sampling", S.text())
+    score: str = S.key(rule=SCORES)
+    table: str | None = S.key(rule=S.text(nullable=True))
+
+
+S.store("method", "base_random_sampling", RandomSamplingConf)

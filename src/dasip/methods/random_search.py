@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 
+from .. import schema as S
 from .base import MethodResult, Phase, TrainedArchitecture, TrialContext
-from .sampling import check_score, draw_architectures, lookup_extra, score_architecture
+from .sampling import SCORES, check_score, draw_architectures, lookup_extra, score_architecture
 
 check = check_score
 
@@ -80,3 +82,17 @@ def run(ctx: TrialContext) -> MethodResult:
         extra=extra,
         network=None if kept.module is None else kept.module.net,
     )
+
+
+# -- schema: ``dasip/conf/method/random_search.yaml`` -------------------------------------------------
+@dataclass
+class RandomSearchConf(S.Schema):
+    """``method=random_search``'s keys (how many architectures, how the drawn architectures are scored)."""
+
+    name: str = S.key("random_search", S.text())
+    k: int = S.key(rule=S.integer(min=1))
+    score: str = S.key(rule=SCORES)
+    table: str | None = S.key(rule=S.text(nullable=True))
+
+
+S.store("method", "base_random_search", RandomSearchConf)

@@ -17,8 +17,12 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from .. import config as C
+from .. import schema as S
 from ..data import make_generator
 from .base import TrainedArchitecture, TrialContext
+
+#: ``method.score``: train the drawn architectures, or read their PSNR from a ground-truth table
+SCORES = S.choice("train", "table")
 
 #: stream id of the architecture draws (the data use 0: train, 1: alpha, 2: validation)
 ARCH_STREAM = 3

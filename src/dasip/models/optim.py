@@ -8,69 +8,42 @@ from typing import Any
 
 import torch
 
+from .. import schema as S
+
 ALPHA_OPTIMIZERS = ("adam", "gd")
 #: the weight optimizer: Adam (dasip's reading of the paper), or SGD (momentum 0: plain GD)
 PARAM_OPTIMIZERS = ("adam", "sgd")
 ALPHA_SCHEDULERS = ("linear", "none")
 
 
-@dataclass(frozen=True)
-class HParams:
-    """One hyperparameter preset (``dasip/conf/hparams/*.yaml``)."""
+@dataclass
+class HParams(S.Schema):
+    """One hyperparameter preset (``dasip/conf/hparams/*.yaml``), and their schema: the presets
+    name ``base_hparams`` in their defaults."""
 
-    name: str = "H1"
-    param_lr: float = 1e-3
-    param_weight_decay: float = 1e-8
+    name: str = S.key("H1", S.text())
+    param_lr: float = S.key(1e-3, S.number(gt=0))
+    param_weight_decay: float = S.key(1e-8, S.number(ge=0))
     param_warmup: bool = False
-    param_optimizer: str = "adam"
+    param_optimizer: str = S.key("adam", S.choice(*PARAM_OPTIMIZERS))
     #: SGD's momentum (``param_optimizer: sgd``); 0 is plain gradient descent
-    param_momentum: float = 0.0
-    alpha_lr: float = 1e-3
-    alpha_weight_decay: float = 1e-3
+    param_momentum: float = S.key(0.0, S.number(ge=0))
+    alpha_lr: float = S.key(1e-3, S.number(gt=0))
+    alpha_weight_decay: float = S.key(1e-3, S.number(ge=0))
     alpha_warmup: bool = True
-    alpha_scheduler: str = "linear"
-    alpha_optimizer: str = "gd"
+    alpha_scheduler: str = S.key("linear", S.choice(*ALPHA_SCHEDULERS))
+    alpha_optimizer: str = S.key("gd", S.choice(*ALPHA_OPTIMIZERS))
     #: epochs of the linear param lr warm-up and of the alpha freeze
-    warmup_epochs: int = 10
+    warmup_epochs: int = S.key(10, S.integer(min=0))
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> HParams:
+        """The preset of a plain mapping (e.g. a record's config): its keys, checked."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(cfg) - known)
         if unknown:
             raise ValueError(f"hparams: unknown keys {unknown}; allowed: {sorted(known)}")
-        hp = cls(**{k: v for k, v in cfg.items()})
-        hp.validate()
-        return hp
-
-    def validate(self) -> None:
-        for key in ("param_lr", "alpha_lr"):
-            v = getattr(self, key)
-            if not v > 0:
-                raise ValueError(f"hparams.{key}={v} must be a positive learning rate")
-        for key in ("param_weight_decay", "alpha_weight_decay"):
-            v = getattr(self, key)
-            if not v >= 0:
-                raise ValueError(f"hparams.{key}={v} must be >= 0")
-        if str(self.param_optimizer).lower() not in PARAM_OPTIMIZERS:
-            raise ValueError(
-                f"hparams.param_optimizer={self.param_optimizer!r}; allowed: "
-                f"{', '.join(PARAM_OPTIMIZERS)}"
-            )
-        if not self.param_momentum >= 0:
-            raise ValueError(f"hparams.param_momentum={self.param_momentum} must be >= 0")
-        if str(self.alpha_optimizer).lower() not in ALPHA_OPTIMIZERS:
-            raise ValueError(
-                f"hparams.alpha_optimizer={self.alpha_optimizer!r}; allowed: "
-                f"{', '.join(ALPHA_OPTIMIZERS)}"
-            )
-        if str(self.alpha_scheduler).lower() not in ALPHA_SCHEDULERS:
-            raise ValueError(
-                f"hparams.alpha_scheduler={self.alpha_scheduler!r}; allowed: "
-                f"{', '.join(ALPHA_SCHEDULERS)}"
-            )
-        if self.warmup_epochs < 0:
-            raise ValueError(f"hparams.warmup_epochs={self.warmup_epochs} must be >= 0")
+        return cls(**{k: v for k, v in cfg.items()})
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -118,3 +91,6 @@ def alpha_frozen(epoch: int, hp: HParams) -> bool:
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = lr
+
+
+S.store("hparams", "base_hparams", HParams)

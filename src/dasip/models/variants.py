@@ -57,11 +57,13 @@ class Variant:
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
-            raise ValueError(f"method.variant={self.variant!r}; allowed: {', '.join(VARIANTS)}")
+            raise ValueError(
+                f"method.variant={self.variant!r} is not allowed; allowed: {', '.join(VARIANTS)}"
+            )
         if self.gdas_tau_min > self.gdas_tau_max:
             raise ValueError(
                 f"method.gdas_tau_min={self.gdas_tau_min} is above "
-                f"method.gdas_tau_max={self.gdas_tau_max}; allowed: tau_min <= tau_max"
+                f"method.gdas_tau_max={self.gdas_tau_max}; allowed: gdas_tau_min <= gdas_tau_max"
             )
 
     def preset(self, also: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -6,7 +6,9 @@ A new op is one file with an :class:`Operation` subclass plus one line in :data:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
+from .. import schema as S
 from .base import OpContext, Operation
 from .cnn import conv_class, norm_class
 from .grad import GradStep
@@ -37,6 +39,36 @@ def check_op_names(names: Iterable[str], key: str = "ops.names") -> list[str]:
     return names
 
 
+@dataclass
+class RollConf(S.Schema):
+    """``ops.roll``: the roll op's dimensions and shift (:class:`Roll`)."""
+
+    dims: str = S.key(rule=S.choice(*ROLL_DIMS))
+    shift: int = S.key()
+
+
+@dataclass
+class OpsConf(S.Schema):
+    """An op set (``dasip/conf/ops/*.yaml``): the candidate ops and their hyperparameters, the
+    fields of :class:`OpContext` that come from config."""
+
+    name: str = S.key(rule=S.text())
+    names: list[str] = S.key(rule=S.names(tuple(OPS)))
+    width: int = S.key(rule=S.integer(min=1))
+    kernel_size: int = S.key(rule=S.integer(min=1, odd=True))
+    tau_init: float = S.key(rule=S.number())
+    noise_std: float = S.key(rule=S.number(ge=0))
+    #: the noise op's noise: outside (x - tau A^T(Ax-y) + sigma eps) or inside tau (...); the
+    #: defaults of these two keys are also those of configs saved before they existed
+    noise_placement: str = S.key("outside", S.choice(*NOISE_PLACEMENTS))
+    #: the noise op draws noise when scoring too (from a fixed seed); false: a plain step then
+    noise_at_eval: bool = True
+    roll: RollConf = S.key()
+
+
+S.store("ops", "base_ops", OpsConf)
+
+
 def build_op(name: str, ctx: OpContext) -> Operation:
     check_op_names([name], key="op")
     return OPS[name](ctx)
@@ -45,6 +77,7 @@ def build_op(name: str, ctx: OpContext) -> Operation:
 __all__ = [
     "NOISE_PLACEMENTS",
     "OPS",
+    "OpsConf",
     "ROLL_DIMS",
     "GradStep",
     "Net",

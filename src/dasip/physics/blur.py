@@ -4,10 +4,12 @@ subsampling."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
+from .. import schema as S
 from .base import LinearOperator
 
 #: signals up to this length are blurred by a dense matrix product rather than a convolution:
@@ -29,23 +31,13 @@ def gaussian_kernel1d(kernel_size: int, sigma: float, normalize: str = "sum") ->
 
     ``normalize="sum"``: the taps sum to 1 (a blur that keeps a constant signal);
     ``"density"``: the Gaussian probability density sampled at the taps, not renormalised
-    (for ``sigma`` of about 3.1 samples the 7 taps sum to about 0.74; docs/method.md)."""
-    if kernel_size < 1 or kernel_size % 2 == 0:
-        raise ValueError(f"kernel_size must be a positive odd integer, got {kernel_size}")
-    if sigma <= 0:
-        raise ValueError(f"sigma must be positive, got {sigma}")
-    if normalize not in KERNEL_NORMALIZATIONS:
-        raise ValueError(f"normalize={normalize!r}; allowed: {', '.join(KERNEL_NORMALIZATIONS)}")
+    (for ``sigma`` of about 3.1 samples the 7 taps sum to about 0.74; docs/method.md). The
+    arguments' ranges are the operators' schemas' (:class:`Blur1dConf`)."""
     t = torch.arange(kernel_size, dtype=torch.float64) - (kernel_size - 1) / 2
     k = torch.exp(-0.5 * (t / sigma) ** 2)
     if normalize == "density":
         return k / (math.sqrt(2 * math.pi) * sigma)
     return k / k.sum()
-
-
-def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name}={value!r}; allowed: {', '.join(allowed)}")
 
 
 class Blur1d(LinearOperator):
@@ -77,10 +69,6 @@ class Blur1d(LinearOperator):
         padding: str = "zero",
     ):
         super().__init__()
-        if spacing <= 0:
-            raise ValueError(f"spacing must be positive, got {spacing}")
-        _check_choice("sigma_unit", sigma_unit, SIGMA_UNITS)
-        _check_choice("padding", padding, PADDINGS)
         self.kernel_size = kernel_size
         self.sigma = sigma
         self.spacing = spacing
@@ -191,8 +179,6 @@ class Downsample1d(LinearOperator):
         padding: str = "zero",
     ):
         super().__init__()
-        if factor < 1:
-            raise ValueError(f"factor must be >= 1, got {factor}")
         self.factor = factor
         self.signal_length = signal_length
         self.blur = Blur1d(kernel_size, sigma, spacing, normalize, sigma_unit, padding)
@@ -224,8 +210,6 @@ class Identity(LinearOperator):
 
     def __init__(self, spatial_dims: int = 1):
         super().__init__()
-        if spatial_dims not in (1, 2):
-            raise ValueError(f"spatial_dims must be 1 or 2, got {spatial_dims!r}")
         self.spatial_dims = spatial_dims
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -233,3 +217,45 @@ class Identity(LinearOperator):
 
     def adjoint(self, y: torch.Tensor) -> torch.Tensor:
         return y
+
+
+# -- schemas: ``data.operator`` of the data options (``dasip/conf/data/*.yaml``) ---------------
+#: the blur's keys' rules (:class:`Blur1dConf`, :class:`Downsample1dConf`, Blur2d's)
+KERNEL_SIZE = S.integer(min=1, odd=True)
+POSITIVE = S.number(gt=0)
+
+
+@dataclass
+class Blur1dConf(S.Schema):
+    """:class:`Blur1d`'s keys (``data.operator`` of ``data=blur``)."""
+
+    _target_: str = "dasip.physics.Blur1d"
+    kernel_size: int = S.key(rule=KERNEL_SIZE)
+    sigma: float = S.key(rule=POSITIVE)
+    spacing: float = S.key(rule=POSITIVE)
+    normalize: str = S.key(rule=S.choice(*KERNEL_NORMALIZATIONS))
+    sigma_unit: str = S.key(rule=S.choice(*SIGMA_UNITS))
+    padding: str = S.key(rule=S.choice(*PADDINGS))
+
+
+@dataclass
+class Downsample1dConf(Blur1dConf):
+    """:class:`Downsample1d`'s keys (``data.operator`` of ``data=downsampling``): :class:`Blur1d`'s,
+    the factor and the signal length."""
+
+    _target_: str = "dasip.physics.Downsample1d"
+    factor: int = S.key(rule=S.integer(min=1))
+    signal_length: int = S.key(rule=S.integer(min=1))
+
+
+@dataclass
+class IdentityConf(S.Schema):
+    """:class:`Identity`'s keys (``data.operator`` of ``data=bsds_denoise``)."""
+
+    _target_: str = "dasip.physics.Identity"
+    spatial_dims: int = S.key(rule=S.choice(1, 2))
+
+
+S.store("data/operator", "base_blur1d", Blur1dConf)
+S.store("data/operator", "base_downsample1d", Downsample1dConf)
+S.store("data/operator", "base_identity", IdentityConf)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 
+from .. import schema as S
 from .base import LinearOperator
-from .blur import gaussian_kernel1d
+from .blur import KERNEL_SIZE, POSITIVE, gaussian_kernel1d
 
 
 class Blur2d(LinearOperator):
@@ -52,3 +55,15 @@ class Blur2d(LinearOperator):
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, sigma={self.sigma}"
+
+
+@dataclass
+class Blur2dConf(S.Schema):
+    """:class:`Blur2d`'s keys (``data.operator`` of ``data=bsds_blur``)."""
+
+    _target_: str = "dasip.physics.Blur2d"
+    kernel_size: int = S.key(rule=KERNEL_SIZE)
+    sigma: float = S.key(rule=POSITIVE)
+
+
+S.store("data/operator", "base_blur2d", Blur2dConf)

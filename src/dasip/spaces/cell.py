@@ -174,8 +174,6 @@ class CellSpace:
         self.n_states = integer("space.n_states", n_states, 1)
         # odd: the merge keeps the signal length
         self.merge_kernel_size = integer("space.merge_kernel_size", merge_kernel_size, 1, odd=True)
-        if not isinstance(share_alphas, bool):
-            raise ValueError(f"space.share_alphas={share_alphas!r} must be true or false")
         self.share_alphas = share_alphas
 
     @property

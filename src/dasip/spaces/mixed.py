@@ -4,11 +4,14 @@ of ``alpha`` into those weights (DARTS' softmax, Fair DARTS' sigmoids, GDAS' Gum
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from .. import schema as S
 from ..ops import Operation
+from ..physics.base import INITIAL_ESTIMATES
 
 
 class Mixing:
@@ -137,3 +140,35 @@ class AlphaSupernet(GlobalResidual):
 
     def weight_parameters(self) -> list[nn.Parameter]:
         return [p for name, p in self.named_parameters() if name != "alpha"]
+
+
+# -- schemas: ``dasip/conf/space/*.yaml`` ------------------------------------------------------
+#: ``space.initial``: the networks' initial estimate (:attr:`GlobalResidual.initial`)
+INITIAL = S.choice(*INITIAL_ESTIMATES)
+
+
+@dataclass
+class SequentialConf(S.Schema):
+    """:class:`~dasip.spaces.SequentialSpace`'s keys (``space=sequential``). The name is
+    checked by :func:`dasip.spaces.build_space`, the structure's ranges by the space's
+    constructor, which reads them."""
+
+    name: str = "sequential"
+    n_layers: int = S.key()
+    initial: str = S.key(rule=INITIAL)
+
+
+@dataclass
+class CellConf(S.Schema):
+    """:class:`~dasip.spaces.CellSpace`'s keys (``space=cell``); as :class:`SequentialConf`."""
+
+    name: str = "cell"
+    n_cells: int = S.key()
+    n_states: int = S.key()
+    merge_kernel_size: int = S.key()
+    share_alphas: bool = S.key()
+    initial: str = S.key(rule=INITIAL)
+
+
+S.store("space", "base_sequential", SequentialConf)
+S.store("space", "base_cell", CellConf)
