@@ -17,8 +17,8 @@ from dasip.checkpoints import (
     rng_state,
     set_rng_state,
 )
-from dasip.methods.base import TrialContext, compile_in_place
-from dasip.trial import run_trial
+from dasip.trial import TrialContext, run_trial
+from dasip.trial.compile import compile_in_place
 
 from .conftest import compose_cfg
 

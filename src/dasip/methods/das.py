@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import pytorch_lightning as pl
 
 from ..models import SupernetModule
 from ..models.variants import Variant
-from .base import MethodResult, Phase, TrialContext
+from .base import MethodResult, Phase
+
+if TYPE_CHECKING:
+    from ..trial import TrialContext
 
 
 def phases(cfg) -> list[Phase]:

@@ -18,14 +18,18 @@ import os
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ..models.single_level import FrozenOp, SingleLevelSupernetModule
-from .base import MethodResult, Phase, TrialContext, accelerator_device
+from ..trial.devices import accelerator_device
+from .base import MethodResult, Phase
+
+if TYPE_CHECKING:
+    from ..trial import TrialContext
 
 log = logging.getLogger(__name__)
 

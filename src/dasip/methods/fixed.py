@@ -7,7 +7,12 @@ architecture in ``method.arch``, under their own method names so a study keeps t
 
 from __future__ import annotations
 
-from .base import MethodResult, Phase, TrialContext
+from typing import TYPE_CHECKING
+
+from .base import MethodResult, Phase
+
+if TYPE_CHECKING:
+    from ..trial import TrialContext
 
 
 def phases(cfg) -> list[Phase]:

@@ -14,13 +14,17 @@ import json
 import logging
 import math
 import time
+from typing import TYPE_CHECKING
 
 import torch
 from omegaconf import OmegaConf
 
 from .. import config as C
 from .. import ground_truth as GT
-from .base import MethodResult, Phase, TrialContext
+from .base import MethodResult, Phase
+
+if TYPE_CHECKING:
+    from ..trial import TrialContext
 
 log = logging.getLogger(__name__)
 

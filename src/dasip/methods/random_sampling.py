@@ -5,9 +5,13 @@ the ground-truth table instead). No search, so no one-shot PSNR."""
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
-from .base import MethodResult, Phase, TrialContext
+from .base import MethodResult, Phase
 from .sampling import check_score, draw_architectures, lookup_extra, score_architecture
+
+if TYPE_CHECKING:
+    from ..trial import TrialContext
 
 check = check_score
 

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING
 
-from .base import MethodResult, Phase, TrainedArchitecture, TrialContext
+from .base import MethodResult, Phase, TrainedArchitecture
 from .sampling import check_score, draw_architectures, lookup_extra, score_architecture
+
+if TYPE_CHECKING:
+    from ..trial import TrialContext
 
 check = check_score
 

@@ -12,13 +12,16 @@ architecture under the trial's config; the record says so (``extra.score``, ``ex
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omegaconf import OmegaConf
 
 from .. import config as C
 from ..data import make_generator
-from .base import TrainedArchitecture, TrialContext
+from .base import TrainedArchitecture
+
+if TYPE_CHECKING:
+    from ..trial import TrialContext
 
 #: stream id of the architecture draws (the data use 0: train, 1: alpha, 2: validation)
 ARCH_STREAM = 3
