@@ -54,7 +54,7 @@ def format_summary(record: TrialRecord) -> str:
     )
 
 
-# -- evaluate.py, dasip.load_model --------------------------------------------------------------------------------
+# -- evaluate.py, dasip.load_model -----------------------------------------------------------------
 _FROM_RECORD = ("data", "ops", "space", "hparams", "loss", "psnr", "retrain_epochs", "seed")
 
 
