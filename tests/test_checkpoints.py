@@ -19,8 +19,8 @@ from dasip.checkpoints import (
     set_torch_rng_state,
     torch_rng_state,
 )
-from dasip.methods.base import TrialContext, compile_in_place
-from dasip.trial import run_trial
+from dasip.trial import TrialContext, run_trial
+from dasip.trial.compile import compile_in_place
 
 from .conftest import compose_cfg
 

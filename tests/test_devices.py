@@ -9,8 +9,7 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-from dasip.methods.base import accelerator_device
-from dasip.trial import build, parallel_gpu, run_trial
+from dasip.trial import accelerator_device, build, parallel_gpu, run_trial
 
 from .conftest import CONF, ROOT, compose_cfg
 

@@ -13,7 +13,7 @@ given floors (docs/reproduction.md):
 
 Arguments are Hydra overrides of ``search.py``'s config; a comma list (or ``range(...)``)
 sweeps a key, and the rows are every combination. The scoring is the trial's own
-(:meth:`dasip.methods.TrialContext.psnr` on the validation set of ``data``).
+(:meth:`dasip.trial.TrialContext.psnr` on the validation set of ``data``).
 """
 
 from __future__ import annotations

@@ -18,8 +18,24 @@ from omegaconf import DictConfig, OmegaConf
 from . import config as C
 
 
+def is_wandb(logger: Any) -> bool:
+    """Whether ``logger`` (a built logger) is Lightning's W&B logger or a subclass of it."""
+    from pytorch_lightning.loggers import WandbLogger
+
+    return isinstance(logger, WandbLogger)
+
+
 def _is_wandb(block: DictConfig) -> bool:
-    return str(block.get("_target_", "")).endswith("WandbLogger")
+    """Whether a logger config block builds a W&B logger: its ``_target_`` is Lightning's
+    ``WandbLogger`` or a subclass (a target that does not import is reported by the factory)."""
+    from hydra.utils import get_class
+    from pytorch_lightning.loggers import WandbLogger
+
+    try:
+        target = get_class(str(block.get("_target_", "")))
+    except Exception:
+        return False
+    return issubclass(target, WandbLogger)
 
 
 def logger_factories(cfg: DictConfig) -> dict[str, Callable[..., Any]]:
@@ -60,7 +76,7 @@ def finish_loggers(
     keeps ``files`` (the record and the model) as one artifact of type ``trial``, named after
     the run, which an offline run holds until ``wandb sync`` uploads it."""
     for lg in loggers:
-        if type(lg).__name__ == "WandbLogger":
+        if is_wandb(lg):
             exp = lg.experiment
             for k, v in summary.items():
                 exp.summary[k] = v

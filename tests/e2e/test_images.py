@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 from PIL import Image
+from pytorch_lightning.loggers import WandbLogger as LightningWandbLogger
 
 from dasip.data.pictures import reconstruct
 from dasip.record import read_record
@@ -39,8 +40,8 @@ def test_image_trial_from_the_command_line_writes_record_and_picture(
     assert (run / "model.pt").is_file()
 
 
-class WandbLogger:  # the runner recognises W&B by the logger's class name
-    def __init__(self):
+class FakeWandbLogger(LightningWandbLogger):  # the runner recognises W&B by the logger's class
+    def __init__(self):  # no W&B run
         self.images = []
 
     def log_image(self, key, images):
@@ -52,7 +53,7 @@ def test_the_picture_shows_truth_measurement_and_reconstruction(tmp_path):
     ctx = build(compose_cfg(overrides=overrides), tmp_path)
     genotype = ctx.space.parse("grad*10")
     net = ctx.space.derived(ctx.op_context(), genotype)
-    lg = WandbLogger()
+    lg = FakeWandbLogger()
     assert write_picture(ctx, net, [lg]) == "val_images.png"
     assert lg.images == [("val/pictures", [str(tmp_path / "val_images.png")])]
     with Image.open(tmp_path / "val_images.png") as im:

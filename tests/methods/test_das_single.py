@@ -5,10 +5,9 @@ import math
 import torch
 
 from dasip.methods import das_single
-from dasip.methods.base import TrialContext
 from dasip.models.single_level import FrozenOp
 from dasip.record import read_record
-from dasip.trial import run_trial
+from dasip.trial import TrialContext, run_trial
 
 from ..conftest import compose_cfg
 

@@ -90,11 +90,11 @@ def test_compiled_search_finds_what_the_eager_search_finds(tmp_path):
 def test_compile_units_are_the_repeated_blocks():
     """A supernet compiles its mixed ops, a derived network its ops, anything else whole: blocks
     of one kind share their compiled graphs."""
-    from dasip.methods.base import compile_units
     from dasip.ops import OpContext, Operation
     from dasip.physics import Blur1d
     from dasip.spaces import CellSpace, SequentialSpace
     from dasip.spaces.mixed import MixedOp
+    from dasip.trial.compile import compile_units
 
     ctx = OpContext(Blur1d(), width=4)
     space = SequentialSpace(3)
@@ -111,33 +111,33 @@ def test_compile_units_are_the_repeated_blocks():
 
 
 def test_auto_compiles_long_cpu_searches_only(monkeypatch):
-    from dasip.methods import base
+    from dasip.trial import compile as policy
 
     cpu = torch.device("cpu")
-    assert base.auto_compile(950, 500, cpu)[0] is (base.cpp_compiler() is not None)
-    assert base.auto_compile(499, 500, cpu) == (
+    assert policy.auto_compile(950, 500, cpu)[0] is (policy.cpp_compiler() is not None)
+    assert policy.auto_compile(499, 500, cpu) == (
         False,
         "auto: eager, 499 steps < compile.min_steps=500",
     )
-    assert base.auto_compile(950, 500, torch.device("cuda", 0))[0] is False
-    monkeypatch.setattr(base, "cpp_compiler", lambda: None)
-    assert base.auto_compile(950, 500, cpu) == (
+    assert policy.auto_compile(950, 500, torch.device("cuda", 0))[0] is False
+    monkeypatch.setattr(policy, "cpp_compiler", lambda: None)
+    assert policy.auto_compile(950, 500, cpu) == (
         False,
         "auto: eager, no C++ compiler for Inductor found",
     )
-    monkeypatch.setattr(base, "can_run_eagerly_inside_compiled", lambda: False)
-    assert "older than 2.6" in base.auto_compile(950, 500, cpu)[1]
+    monkeypatch.setattr(policy, "can_run_eagerly_inside_compiled", lambda: False)
+    assert "older than 2.6" in policy.auto_compile(950, 500, cpu)[1]
 
 
 def test_auto_decides_per_fit_from_its_steps(tmp_path, monkeypatch):
     """``compile.search=auto`` (the default) compiles a search of ``compile.min_steps`` steps or
     more, never a retraining (``compile.retrain=false``), and the record says what it compiled."""
-    from dasip.methods import base
-    from dasip.trial import build
+    from dasip.trial import build, context
+    from dasip.trial import compile as policy
 
     compiled = []
-    monkeypatch.setattr(base, "compile_in_place", lambda net: compiled.append(net) or 1)
-    monkeypatch.setattr(base, "cpp_compiler", lambda: "g++")
+    monkeypatch.setattr(context, "compile_in_place", lambda net: compiled.append(net) or 1)
+    monkeypatch.setattr(policy, "cpp_compiler", lambda: "g++")
     cfg = compose_cfg(overrides=["compile.min_steps=6"])  # FAST: 2 epochs x 3 batches
     assert cfg.compile.search == "auto" and cfg.compile.retrain is False
     ctx = build(cfg, tmp_path)
@@ -152,10 +152,10 @@ def test_auto_decides_per_fit_from_its_steps(tmp_path, monkeypatch):
 
 def test_hessian_with_compile_needs_a_torch_that_runs_eagerly_inside(monkeypatch, tmp_path):
     from dasip.config import ConfigError
-    from dasip.methods import base
     from dasip.trial import build
+    from dasip.trial import compile as policy
 
-    monkeypatch.setattr(base, "can_run_eagerly_inside_compiled", lambda: False)
+    monkeypatch.setattr(policy, "can_run_eagerly_inside_compiled", lambda: False)
     cfg = compose_cfg(overrides=["compile.search=true", "method.hessian=true"])
     with pytest.raises(ConfigError, match=r"compile\.search=true cannot track the Hessian"):
         build(cfg, tmp_path)

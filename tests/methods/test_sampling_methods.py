@@ -5,11 +5,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from dasip.methods import TrialContext
 from dasip.methods.random_search import best_index
 from dasip.methods.sampling import draw_architectures
 from dasip.record import read_record
-from dasip.trial import run_trial
+from dasip.trial import TrialContext, run_trial
 
 from ..conftest import compose_cfg
 

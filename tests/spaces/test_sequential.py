@@ -94,7 +94,7 @@ def test_derive_is_argmax(space):
 
 def test_initial_zero_starts_the_network_from_zero(cfg_factory, tmp_path):
     """``space.initial=zero``: ``x_hat = 0 + body(0, y)``; the default starts from ``A^T y``."""
-    from dasip.methods.base import TrialContext
+    from dasip.trial import TrialContext
 
     nets = {}
     for initial in ("adjoint", "zero"):

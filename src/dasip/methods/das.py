@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytorch_lightning as pl
 
 from .. import schema as S
 from ..models import SupernetModule
 from ..models.variants import SECOND_ORDER_VARIANTS, Variant
-from .base import MethodResult, Phase, TrialContext
+from .base import MethodResult, Phase
+
+if TYPE_CHECKING:
+    from ..trial import TrialContext
 
 
 def phases(cfg) -> list[Phase]:

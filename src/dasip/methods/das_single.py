@@ -19,7 +19,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytorch_lightning as pl
 import torch
@@ -28,7 +28,11 @@ from omegaconf import DictConfig, OmegaConf
 from .. import schema as S
 from ..models.single_level import FrozenOp, SingleLevelSupernetModule
 from ..spaces import SPACES
-from .base import MethodResult, Phase, TrialContext, accelerator_device
+from ..trial.devices import accelerator_device
+from .base import MethodResult, Phase
+
+if TYPE_CHECKING:
+    from ..trial import TrialContext
 
 log = logging.getLogger(__name__)
 

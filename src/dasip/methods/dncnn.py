@@ -11,6 +11,7 @@ DnCNN-S figure on BSD68 (29.23 dB at sigma 25, 17 layers, 64 channels).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -18,7 +19,10 @@ from torch import nn
 from .. import schema as S
 from ..ops import conv_class, norm_class
 from ..physics import LinearOperator
-from .base import MethodResult, Phase, TrialContext
+from .base import MethodResult, Phase
+
+if TYPE_CHECKING:
+    from ..trial import TrialContext
 
 
 class DnCNN(nn.Module):

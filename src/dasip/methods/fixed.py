@@ -8,10 +8,13 @@ architecture in ``method.arch``, under their own method names so a study keeps t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import schema as S
-from .base import MethodResult, Phase, TrialContext
+from .base import MethodResult, Phase
+
+if TYPE_CHECKING:
+    from ..trial import TrialContext
 
 
 def phases(cfg) -> list[Phase]:

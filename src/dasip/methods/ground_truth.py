@@ -15,6 +15,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from omegaconf import OmegaConf
@@ -22,8 +23,11 @@ from omegaconf import OmegaConf
 from .. import config as C
 from .. import ground_truth as GT
 from .. import schema as S
-from .base import MethodResult, Phase, TrialContext
+from .base import MethodResult, Phase
 from .das_single import SPACE_NAMES
+
+if TYPE_CHECKING:
+    from ..trial import TrialContext
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,14 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .. import schema as S
-from .base import MethodResult, Phase, TrainedArchitecture, TrialContext
+from .base import MethodResult, Phase, TrainedArchitecture
 from .sampling import SCORES, check_score, draw_architectures, lookup_extra, score_architecture
+
+if TYPE_CHECKING:
+    from ..trial import TrialContext
 
 check = check_score
 

@@ -12,14 +12,17 @@ architecture under the trial's config; the record says so (``extra.score``, ``ex
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omegaconf import OmegaConf
 
 from .. import config as C
 from .. import schema as S
 from ..data import make_generator
-from .base import TrainedArchitecture, TrialContext
+from .base import TrainedArchitecture
+
+if TYPE_CHECKING:
+    from ..trial import TrialContext
 
 #: ``method.score``: train the drawn architectures, or read their PSNR from a ground-truth table
 SCORES = S.choice("train", "table")
