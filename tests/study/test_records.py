@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pytorch_lightning.loggers import WandbLogger as LightningWandbLogger
 
 from dasip.loggers import finish_loggers
 from dasip.record import TrialRecord, read_record
@@ -158,9 +159,13 @@ class _Experiment:
         pass
 
 
-class WandbLogger:  # the name finish_loggers recognises
-    def __init__(self):
-        self.experiment = _Experiment()
+class WandbLogger(LightningWandbLogger):  # finish_loggers recognises W&B by the logger's class
+    def __init__(self):  # no W&B run
+        self._run = _Experiment()
+
+    @property
+    def experiment(self):
+        return self._run
 
 
 def _wandb_run_of(record, i: int):

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 RESULTS_FILE = "optimization_results.yaml"
 HPARAMS_PREFIX = "hparams."
+#: the hparams group's schema, as dasip/conf/hparams/*.yaml name it in their defaults
+HPARAMS_SCHEMA = "base_hparams"
 METHOD_PREFIX = "method."
 #: the config group of the preset that carries a search variant (``+experiment=<name>``)
 EXPERIMENT_GROUP = "experiment"
@@ -70,7 +72,7 @@ def hparams_name(sweep: SweepSummary) -> str:
 def best_hparams(sweep: SweepSummary, trial: Any, name: str) -> dict[str, Any]:
     """The sweep's hparams preset with the best trial's ``hparams.*`` values, checked by
     :class:`HParams` (the same keys as ``dasip/conf/hparams/H1.yaml``)."""
-    base = dict(sweep.hparams)
+    base = {k: v for k, v in sweep.hparams.items() if k != "defaults"}
     for key, value in trial.params.items():
         if key.startswith(HPARAMS_PREFIX):
             base[key[len(HPARAMS_PREFIX) :]] = value
@@ -117,7 +119,10 @@ def _yaml_scalar(v: Any) -> str:
 
 
 def hparams_yaml(values: dict[str, Any], header: list[str]) -> str:
+    """A preset as the shipped ones are written: it names the group's schema in its defaults
+    (types and ranges checked when it is composed), then its values."""
     lines = [f"# {h}" for h in header]
+    lines += ["defaults:", f"  - {HPARAMS_SCHEMA}", "  - _self_"]
     lines += [f"{k}: {_yaml_scalar(v)}" for k, v in values.items()]
     return "\n".join(lines) + "\n"
 

@@ -65,7 +65,7 @@ class TrialContext:
         loggers: list[Any] | None = None,
         callbacks: list[Any] | None = None,
     ):
-        C.check_keys(cfg)
+        checked = C.check_keys(cfg)
         if cfg.method.name not in METHODS:
             raise C.ConfigError(
                 f"method.name={cfg.method.name!r} is not allowed; allowed: {', '.join(METHODS)}"
@@ -77,7 +77,7 @@ class TrialContext:
         #: Lightning callbacks of the trial's runner (e.g. the HPO pruner), in every trainer
         self.callbacks = list(callbacks or [])
         self.method: RegisteredMethod = METHODS[cfg.method.name]
-        self.hparams: HParams = C.hparams(cfg)
+        self.hparams: HParams = checked["hparams"]
         #: one data module for every fit of the trial; it owns its operator
         self.data: SignalDataModule = C.instantiate_block("data", cfg.data, seed=self.seed)
         #: the network's operator: a copy, so ``.to(device)`` on a network never moves the data's
