@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from dasip import CONF_DIR
@@ -45,6 +46,7 @@ def test_python_m_dasip_lists_its_commands(capsys):
     assert dasip_main(["nope"]) == 2
 
 
+@pytest.mark.slow  # a long run; the default suite stays under 10 minutes on 2 cores
 def test_the_shim_and_python_m_dasip_keep_the_job_names(tmp_path):
     # (outputs/search/<date>, multirun/search/<date>, as before the apps moved into the package)
     shim = _hydra([sys.executable, str(ROOT / "search.py"), "--cfg", "hydra", "-p",

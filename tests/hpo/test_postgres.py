@@ -125,6 +125,7 @@ def test_two_sweepers_share_one_study_without_running_a_trial_twice(tmp_path, po
     assert presets[0] == presets[1]
 
 
+@pytest.mark.slow  # a long run; the default suite stays under 10 minutes on 2 cores
 def test_hyperband_prunes_a_trial_of_one_worker_against_another_workers_trials(
     tmp_path, postgres_url
 ):

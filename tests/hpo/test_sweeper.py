@@ -159,6 +159,7 @@ def test_failed_and_nan_trials_are_told_as_failed_and_the_sweep_goes_on(tmp_path
     assert all(t.params != ts[1].params for t in ts if t.number != 1)
 
 
+@pytest.mark.slow  # a long run; the default suite stays under 10 minutes on 2 cores
 def test_a_budget_in_iterations_runs_the_configurations_of_those_iterations(tmp_path):
     # Hyperband over 1..3 epochs, eta 3: brackets s = 1, 0; the first iteration is bracket
     # s = 1 with floor(2 / 2) * 3 = 3 configurations, one trial each
@@ -196,6 +197,7 @@ def test_a_sigkilled_job_is_failed_after_the_grace_period_and_retried(tmp_path):
     assert record(sweep_dir, retries[0].number)["extra"]["hpo"]["retry_of"] == 1
 
 
+@pytest.mark.slow  # a long run; the default suite stays under 10 minutes on 2 cores
 def test_arch_objective_with_the_joblib_launcher_and_a_search_variant(tmp_path):
     """An ``arch_psnr`` sweep of two parallel jobs over ``method.variant=sdarts_rs``: its jobs
     run the variant, the study is named after it, and its preset reproduces it."""
