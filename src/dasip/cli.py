@@ -172,19 +172,34 @@ def _given_on_command_line(group: str) -> bool:
     return any(k == group or k.startswith(f"{group}.") for k in keys)
 
 
+def _sweeper_reports_failed_jobs(config: DictConfig) -> bool:
+    """Whether the multirun's sweeper class reports its failed jobs itself."""
+    from hydra.utils import get_class
+
+    target = OmegaConf.select(config, "hydra.sweeper._target_", default=None)
+    if not target:
+        return False
+    try:
+        sweeper = get_class(str(target))
+    except Exception:  # a sweeper Hydra itself could not have loaded: nothing to ask
+        return False
+    return bool(getattr(sweeper, "reports_failed_jobs", False))
+
+
 class FailedJobs(Callback):
     """Hydra callback: at the end of a multirun, exit 1 when any of its jobs' records says
     ``failed`` (after every job ran), naming them, so scripts, CI and schedulers see it.
 
-    Not for the ``bohb`` sweeper: there a failed trial is an outcome of the sampled
-    hyperparameters, told to Optuna (a killed one is retried), and the sweeper itself stops
-    with exit 1 when too many trials fail.
+    Not for a sweeper that reports failed jobs itself (its class says
+    ``reports_failed_jobs = True``, as the ``bohb`` sweeper's does: there a failed trial is an
+    outcome of the sampled hyperparameters, told to Optuna, and the sweeper stops with exit 1
+    when too many trials fail).
     """
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from .record import RECORD_FILE, read_record
 
-        if "bohb" in str(OmegaConf.select(config, "hydra.sweeper._target_", default="")).lower():
+        if _sweeper_reports_failed_jobs(config):
             return
 
         sweep_dir = Path(config.hydra.sweep.dir)

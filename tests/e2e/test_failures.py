@@ -93,3 +93,21 @@ def test_the_record_is_written_atomically(tmp_path, monkeypatch):
         rec.write(tmp_path)
     assert (tmp_path / RECORD_FILE).read_text() == before
     assert json.loads(before)["seed"] == 0
+
+
+@pytest.mark.parametrize(
+    ("target", "reports"),
+    [
+        ("hydra_plugins.dasip_bohb_sweeper.bohb_sweeper.BOHBSweeper", True),
+        ("hydra._internal.core_plugins.basic_sweeper.BasicSweeper", False),
+        ("no.such.Sweeper", False),
+        (None, False),
+    ],
+)
+def test_failed_jobs_asks_the_sweeper_class_whether_it_reports_failures_itself(target, reports):
+    from omegaconf import OmegaConf
+
+    from dasip.cli import _sweeper_reports_failed_jobs
+
+    config = OmegaConf.create({"hydra": {"sweeper": {"_target_": target}}})
+    assert _sweeper_reports_failed_jobs(config) is reports

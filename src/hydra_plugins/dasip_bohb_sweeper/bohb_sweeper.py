@@ -13,6 +13,10 @@ from .config import BOHBSweeperConf  # noqa: F401 - registers hydra/sweeper=bohb
 class BOHBSweeper(Sweeper):
     """Optuna TPE + Hyperband over epochs, one Optuna trial per Hydra job (docs/hpo.md)."""
 
+    #: a failed trial is an outcome of its hyperparameters, told to Optuna (a killed one is
+    #: retried); the sweeper stops with exit 1 itself when too many fail (read by FailedJobs)
+    reports_failed_jobs = True
+
     def __init__(self, **settings: Any) -> None:
         self.settings = OmegaConf.create(settings)
         self.hydra_context: HydraContext | None = None
