@@ -54,3 +54,26 @@ def test_every_registered_space_is_a_space(name):
     space = spaces.build_space(name)
     _satisfies(space, Space)
     assert space.name == name
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_a_method_is_given_its_keys_as_its_schema(name, tmp_path):
+    """``ctx.method_conf`` is the method's own schema object (``method/base_<name>``), with the
+    option's values, typed: what ``run`` reads instead of the raw config."""
+    from dataclasses import fields
+
+    from dasip import schema as S
+    from dasip.trial import TrialContext
+
+    from .conftest import compose_cfg
+
+    overrides = {"fixed": ["arch=grad*10"], "ground_truth": ["space.n_layers=2", "ops=good"]}
+    cfg = compose_cfg(overrides=[f"method={name}", *overrides.get(name, [])])
+    ctx = TrialContext(cfg, tmp_path)
+    conf = ctx.method_conf
+    assert type(conf) is S.schema_for("method", cfg.method) is S.schema_of(cfg.method)
+    assert type(conf).__name__.endswith("Conf") and conf.name == name
+    for f in fields(conf):
+        value = getattr(conf, f.name)
+        assert not hasattr(value, "_get_node"), f"method.{f.name} is still an OmegaConf node"
+        assert value == cfg.method[f.name] or list(value) == list(cfg.method[f.name])

@@ -4,6 +4,7 @@ import math
 
 import torch
 
+from dasip.config import check_keys
 from dasip.methods import das_single
 from dasip.models.single_level import FrozenOp
 from dasip.record import read_record
@@ -88,12 +89,14 @@ def test_pretrained_networks_are_cached_and_a_hit_reproduces_a_miss(tmp_path):
 
 
 def test_cache_key_separates_what_changes_a_pretrained_network(tmp_path):
-    def file(*overrides):
+    def file(*overrides, device="cpu"):
         cfg = _cfg(tmp_path, *overrides)
-        key = das_single.cache_key(cfg, "grad*10", int(cfg.method.pretrain_epochs))
-        return das_single.cache_file(das_single.cache_dir(cfg), key).name
+        conf = check_keys(cfg)["method"]
+        key = das_single.cache_key(cfg, "grad*10", conf.pretrain_epochs, device)
+        return das_single.cache_file(das_single.cache_dir(conf), key).name
 
     base = file()
+    assert file(device="cuda") != base  # a GPU-trained network is not the CPU one
     assert file("ops=good") == base == file("ops.noise_std=0.5")  # op set, noise op: no
     for change in (
         "seed=1",
@@ -119,5 +122,5 @@ def test_cache_off_trains_and_writes_nothing(tmp_path):
 
 def test_relative_cache_dir_is_taken_from_the_start_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    cfg = compose_cfg(overrides=["method=das_single"])
-    assert das_single.cache_dir(cfg) == tmp_path / ".cache" / "dasip" / "pretrained"
+    conf = check_keys(compose_cfg(overrides=["method=das_single"]))["method"]
+    assert das_single.cache_dir(conf) == tmp_path / ".cache" / "dasip" / "pretrained"

@@ -18,6 +18,7 @@ import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 
 from ..config import ConfigError
+from ..methods import METHODS
 from ..record import TrialRecord
 from ..trial import TrialPruned, run_trial
 from .study import (
@@ -185,8 +186,6 @@ def run_optuna_trial(cfg: DictConfig, run_dir: str | Path) -> float | None:
 
 def _run(cfg, run_dir: Path, study, trial, frozen, objective: str) -> float | None:
     from optuna.trial import TrialState
-
-    from ..methods import METHODS
 
     trial.set_user_attr("run_dir", str(run_dir.resolve()))
     phases = METHODS[cfg.method.name].phases(cfg) if cfg.method.name in METHODS else []

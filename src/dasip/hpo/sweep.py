@@ -198,6 +198,8 @@ class BudgetAxis:
         return overrides, search, retrain
 
     def _length(self, config: DictConfig) -> int:
+        # here, not at the top: Hydra imports the sweeper plugin at every start of every app,
+        # and the method registry imports torch and Lightning
         from ..methods import METHODS
 
         cfg = config.copy()

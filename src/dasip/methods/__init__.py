@@ -29,7 +29,8 @@ class Method(Protocol):
     :class:`~dasip.config.ConfigError` before any work)."""
 
     def run(self, ctx: TrialContext) -> MethodResult:
-        """Run the method in the built trial ``ctx`` and return what it found."""
+        """Run the method in the built trial ``ctx`` and return what it found. The method's own
+        keys are ``ctx.method_conf``: an instance of its schema (e.g. ``DasConf``), checked."""
         ...
 
     def phases(self, cfg: DictConfig) -> list[Phase]:

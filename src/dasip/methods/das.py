@@ -29,10 +29,11 @@ def phases(cfg) -> list[Phase]:
 
 def run(ctx: TrialContext) -> MethodResult:
     cfg = ctx.cfg
+    conf: DasConf = ctx.method_conf
     epochs = int(cfg.epochs)
     pl.seed_everything(ctx.seed, workers=True, verbose=False)
     body = ctx.space.supernet(ctx.op_context(), ctx.op_names)
-    variant = Variant.from_config(cfg.method)
+    variant = Variant.from_config(vars(conf))
     hessian_batch = None
     if variant.tracks_hessian:  # a fixed slice of the validation set, the same every epoch
         x, y = ctx.validation_set()
@@ -42,9 +43,9 @@ def run(ctx: TrialContext) -> MethodResult:
         body,
         ctx.hparams,
         **ctx.search_module_kwargs(),
-        order=int(cfg.method.order),
-        xi=cfg.method.xi,
-        eps=float(cfg.method.eps),
+        order=conf.order,
+        xi=conf.xi,
+        eps=conf.eps,
         variant=variant,
         hessian_batch=hessian_batch,
     )
@@ -54,11 +55,11 @@ def run(ctx: TrialContext) -> MethodResult:
     result, genotype = ctx.search_result(
         body, module, search_time, order=module.order, **module.search_extra()
     )
-    if cfg.method.get("rank_space"):  # every architecture scored by the supernet (no training)
+    if conf.rank_space:  # every architecture scored by the supernet (no training)
         from ..ground_truth.oneshot import rank_space
 
         result.extra.update(rank_space(ctx, body))
-    if not cfg.method.retrain:
+    if not conf.retrain:
         # one-shot only (the HPO objective one_shot_psnr): no architecture validation, no model
         result.status = "diverged" if result.extra.get("search_diverged") else "ok"
         return result

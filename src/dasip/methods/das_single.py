@@ -28,7 +28,6 @@ from omegaconf import DictConfig, OmegaConf
 from .. import schema as S
 from ..models.single_level import FrozenOp, SingleLevelSupernetModule
 from ..spaces import SPACES
-from ..trial.devices import accelerator_device
 from .base import MethodResult, Phase
 
 if TYPE_CHECKING:
@@ -53,13 +52,16 @@ def original_cwd() -> Path:
         return Path.cwd()
 
 
-def cache_dir(cfg: DictConfig) -> Path:
-    path = Path(str(cfg.method.cache_dir)).expanduser()
+def cache_dir(conf: DasSingleConf) -> Path:
+    path = Path(conf.cache_dir).expanduser()
     return path if path.is_absolute() else original_cwd() / path
 
 
-def cache_key(cfg: DictConfig, genotype: str, epochs: int) -> dict[str, Any]:
-    """Everything that changes the pre-trained network ``genotype`` (see the module docstring)."""
+def cache_key(
+    cfg: DictConfig, genotype: str, epochs: int, device: torch.device | str
+) -> dict[str, Any]:
+    """Everything that changes the pre-trained network ``genotype`` trained on ``device`` (the
+    trial's, :attr:`~dasip.trial.TrialContext.device`); see the module docstring."""
 
     def plain(node: Any) -> Any:
         return OmegaConf.to_container(node, resolve=True)
@@ -74,7 +76,7 @@ def cache_key(cfg: DictConfig, genotype: str, epochs: int) -> dict[str, Any]:
         "ops": {k: plain(cfg.ops)[k] for k in ("width", "kernel_size", "tau_init")},
         "space": plain(cfg.space),
         "loss": plain(cfg.loss),
-        "accelerator": accelerator_device(str(cfg.trainer.accelerator), cfg.trainer.devices).type,
+        "accelerator": torch.device(device).type,
         "torch": str(torch.__version__),
     }
 
@@ -107,12 +109,12 @@ def _save(path: Path, blob: dict[str, Any]) -> None:
 def pretrained_network(ctx: TrialContext, op: str) -> tuple[torch.nn.Module, dict[str, Any]]:
     """The network ``<op>*N`` trained from scratch (or loaded from the cache) and what the
     record says about it."""
-    cfg = ctx.cfg
-    epochs = int(cfg.method.pretrain_epochs)
-    genotype = ctx.space.parse(f"{op}*{ctx.space.n_layers}", key="method (pre-training)")
-    use_cache = bool(cfg.method.cache)
-    key = cache_key(cfg, str(genotype), epochs)
-    path = cache_file(cache_dir(cfg), key)
+    conf: DasSingleConf = ctx.method_conf
+    epochs = conf.pretrain_epochs
+    genotype = ctx.space.uniform(op, key="method (pre-training)")
+    use_cache = conf.cache
+    key = cache_key(ctx.cfg, str(genotype), epochs, ctx.device)
+    path = cache_file(cache_dir(conf), key)
     blob = _load(path, key) if use_cache else None
     net = ctx.space.derived(ctx.op_context(), genotype)
     if blob is not None:
@@ -208,7 +210,7 @@ def run(ctx: TrialContext) -> MethodResult:
         pretrain_cache_hit=bool(hits) and all(hits),
         pretrain={
             "seconds": pretrain_time,
-            "epochs": int(cfg.method.pretrain_epochs),
+            "epochs": ctx.method_conf.pretrain_epochs,
             "networks": infos,
         },
     )

@@ -52,14 +52,15 @@ def phases(cfg) -> list[Phase]:
 
 def network(ctx: TrialContext) -> DnCNN:
     """The untrained network of ``ctx``'s config (also what a saved ``model.pt`` loads into)."""
-    return DnCNN(ctx.operator, int(ctx.cfg.method.depth), int(ctx.cfg.method.width))
+    conf: DncnnConf = ctx.method_conf
+    return DnCNN(ctx.operator, conf.depth, conf.width)
 
 
 def run(ctx: TrialContext) -> MethodResult:
     import pytorch_lightning as pl
 
     pl.seed_everything(ctx.seed, workers=True, verbose=False)
-    depth, width = int(ctx.cfg.method.depth), int(ctx.cfg.method.width)
+    depth, width = ctx.method_conf.depth, ctx.method_conf.width
     net = network(ctx)
     trained = ctx.train_network(net)
     return MethodResult(

@@ -41,7 +41,8 @@ def phases(cfg) -> list[Phase]:
 
 def check(ctx: TrialContext) -> None:
     """The chunk exists and the space can be enumerated, before any work."""
-    chunk, chunks = int(ctx.cfg.method.chunk), int(ctx.cfg.method.chunks)
+    conf: GroundTruthConf = ctx.method_conf
+    chunk, chunks = conf.chunk, conf.chunks
     if chunk >= chunks:
         raise C.ConfigError(
             f"method.chunk={chunk} is not allowed with method.chunks={chunks}; allowed: "
@@ -66,7 +67,7 @@ def run(ctx: TrialContext) -> MethodResult:
     cfg = ctx.cfg
     config = _config(ctx)
     digest = GT.config_hash(config)
-    chunk, chunks = int(cfg.method.chunk), int(cfg.method.chunks)
+    chunk, chunks = ctx.method_conf.chunk, ctx.method_conf.chunks
     genotypes = GT.chunk_of(GT.space_genotypes(config), chunk, chunks)
     (ctx.run_dir / GT.JOB_FILE).write_text(
         json.dumps(

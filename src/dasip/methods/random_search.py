@@ -47,7 +47,8 @@ def best_index(candidates: list[TrainedArchitecture]) -> int | None:
 
 
 def run(ctx: TrialContext) -> MethodResult:
-    k = int(ctx.cfg.method.k)
+    conf: RandomSearchConf = ctx.method_conf
+    k = conf.k
     start = time.perf_counter()
     genotypes = draw_architectures(ctx, k)
     draw_time = time.perf_counter() - start

@@ -43,14 +43,13 @@ def check_score(ctx: TrialContext) -> None:
     trial's config (less method, seed and search epochs), before any work. Keeps it in
     ``ctx.table``."""
     ctx.table = None
-    if ctx.cfg.method.get("score", "train") != "table":
+    conf = ctx.method_conf  # RandomSamplingConf, RandomSearchConf
+    if conf.score != "table":
         return
     from .. import ground_truth as GT
 
     try:
-        ctx.table = GT.table_for_config(
-            OmegaConf.to_container(ctx.cfg, resolve=True), ctx.cfg.method.get("table")
-        )
+        ctx.table = GT.table_for_config(OmegaConf.to_container(ctx.cfg, resolve=True), conf.table)
     except GT.GroundTruthError as e:
         raise C.ConfigError(f"method.score=table: {e}".splitlines()[0]) from e
 

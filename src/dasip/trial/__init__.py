@@ -11,55 +11,47 @@ This is what the entry points (``search.py``, ``train.py``, ``evaluate.py``), th
 - :mod:`~dasip.trial.runner`: :func:`run_trial` (one record per outcome), resume by job key
 - :mod:`~dasip.trial.records`: the saved model, its summary and picture, and the finished run
   that ``evaluate.py`` and :func:`dasip.load_model` rebuild
-
-The names below are imported on first use: the context imports the method registry, whose
-methods use this layer's leaf modules (:mod:`~dasip.trial.devices`), so importing this package
-must not import the context.
 """
 
-from __future__ import annotations
+from .compile import auto_compile, compile_in_place, compile_units
+from .context import TrialContext, ValidateLastEpoch, build
+from .devices import accelerator_device, parallel_gpu, parallel_threads
+from .records import (
+    MODEL_FILE,
+    LoadedModel,
+    config_from_record,
+    evaluate_checkpoint,
+    format_summary,
+    load_checkpoint,
+    load_model,
+    save_model,
+    write_picture,
+)
+from .runner import TrialPruned, finished_record, run_name, run_trial
+from .scoring import validation_psnr
 
-import importlib
-from typing import Any
-
-#: each public name and the module of this package that defines it
-_EXPORTS = {
-    "TrialContext": "context",
-    "ValidateLastEpoch": "context",
-    "build": "context",
-    "accelerator_device": "devices",
-    "parallel_gpu": "devices",
-    "parallel_threads": "devices",
-    "auto_compile": "compile",
-    "compile_in_place": "compile",
-    "compile_units": "compile",
-    "validation_psnr": "scoring",
-    "TrialPruned": "runner",
-    "finished_record": "runner",
-    "run_name": "runner",
-    "run_trial": "runner",
-    "MODEL_FILE": "records",
-    "LoadedModel": "records",
-    "config_from_record": "records",
-    "evaluate_checkpoint": "records",
-    "format_summary": "records",
-    "load_checkpoint": "records",
-    "load_model": "records",
-    "save_model": "records",
-    "write_picture": "records",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
-
-
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "MODEL_FILE",
+    "LoadedModel",
+    "TrialContext",
+    "TrialPruned",
+    "ValidateLastEpoch",
+    "accelerator_device",
+    "auto_compile",
+    "build",
+    "compile_in_place",
+    "compile_units",
+    "config_from_record",
+    "evaluate_checkpoint",
+    "finished_record",
+    "format_summary",
+    "load_checkpoint",
+    "load_model",
+    "parallel_gpu",
+    "parallel_threads",
+    "run_name",
+    "run_trial",
+    "save_model",
+    "validation_psnr",
+    "write_picture",
+]

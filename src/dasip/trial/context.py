@@ -77,6 +77,9 @@ class TrialContext:
         #: Lightning callbacks of the trial's runner (e.g. the HPO pruner), in every trainer
         self.callbacks = list(callbacks or [])
         self.method: RegisteredMethod = METHODS[cfg.method.name]
+        #: the method's keys as its schema object (``DasConf``, ``RandomSearchConf``, ...):
+        #: what a method's ``run``, ``check`` and ``network`` read, typed and checked
+        self.method_conf: Any = checked["method"]
         self.hparams: HParams = checked["hparams"]
         #: one data module for every fit of the trial; it owns its operator
         self.data: SignalDataModule = C.instantiate_block("data", cfg.data, seed=self.seed)
@@ -91,9 +94,9 @@ class TrialContext:
         if cfg.arch is not None:
             with C.errors_name("arch"):
                 self.arch = self.space.parse(C.arch_value(cfg.arch))
-        elif cfg.method.get("arch") is not None:
+        elif getattr(self.method_conf, "arch", None) is not None:
             with C.errors_name("method.arch"):
-                self.arch = self.space.parse(C.arch_value(cfg.method.arch), key="method.arch")
+                self.arch = self.space.parse(C.arch_value(self.method_conf.arch), key="method.arch")
         self.phases = self.method.phases(cfg)
         check_compile(cfg)
         #: the phases whose networks were compiled (``compile.*``), in the order they ran
@@ -196,7 +199,7 @@ class TrialContext:
             "steps_per_epoch": cfg.data.batches_per_epoch,
             "loss_reduction": cfg.loss.reduction,
             "data_range": cfg.psnr.data_range,
-            "log_alphas": cfg.method.log_alphas,
+            "log_alphas": bool(getattr(self.method_conf, "log_alphas", False)),
         }
 
     # -- the architecture-validation protocol -----------------------------------------------
