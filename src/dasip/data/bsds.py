@@ -19,7 +19,7 @@ import torch
 
 from .. import schema as S
 from ..physics import LinearOperator
-from .datamodule import SignalDataModule, shorter_than_operator
+from .datamodule import DataConf, SignalDataModule, shorter_than_operator
 
 #: where the Berkeley Segmentation Dataset is published
 BSDS_URL = "https://www2.eecs.berkeley.edu/Research/Projects/CS/vision/bsds/"
@@ -199,20 +199,14 @@ class BSDSDataModule(SignalDataModule):
 
 
 @dataclass
-class BSDSDataConf(S.Schema):
-    """:class:`BSDSDataModule`'s keys (``dasip/conf/data/bsds_*.yaml``)."""
+class BSDSDataConf(DataConf):
+    """:class:`BSDSDataModule`'s keys (``dasip/conf/data/bsds_*.yaml``): :class:`DataConf`'s,
+    the image folder, the patch sizes, the cache and the pictures."""
 
     _target_: str = "dasip.data.BSDSDataModule"
-    name: str = S.key(rule=S.text())
     root: str = S.key(rule=S.text())
-    noise_std: float = S.key(rule=S.number(ge=0))
     patch_size: int = S.key(rule=S.integer(min=1))
-    batch_size: int = S.key(rule=S.integer(min=1))
-    batches_per_epoch: int = S.key(rule=S.integer(min=1))
-    val_size: int = S.key(rule=S.integer(min=1))
     val_patch_size: int = S.key(rule=S.integer(min=1))
-    val_seed: int | None = S.key(rule=S.integer(min=0, nullable=True))
-    eval_batch_size: int = S.key(rule=S.integer(min=1))
     cache_dir: str | None = S.key(rule=S.text(nullable=True))
     pictures: int = S.key(rule=S.integer(min=0))
     operator: Any = S.key()

@@ -186,19 +186,27 @@ def shorter_than_operator(data: Any, key: str, size: int | None) -> None:
 
 
 @dataclass
-class SignalDataConf(S.Schema):
-    """:class:`SignalDataModule`'s keys; ``operator`` is the operator's schema (named in the
-    data option's ``defaults``, e.g. ``operator: base_blur1d``)."""
+class DataConf(S.Schema):
+    """The keys every data module has (the measurement noise, the batches, the fixed validation
+    set); each data module's schema adds its own and its ``operator``. Not an option itself."""
 
-    _target_: str = "dasip.data.SignalDataModule"
+    _target_: str = S.key()
     name: str = S.key(rule=S.text())
-    n: int = S.key(rule=S.integer(min=2))
     noise_std: float = S.key(rule=S.number(ge=0))
     batch_size: int = S.key(rule=S.integer(min=1))
     batches_per_epoch: int = S.key(rule=S.integer(min=1))
     val_size: int = S.key(rule=S.integer(min=1))
     val_seed: int | None = S.key(rule=S.integer(min=0, nullable=True))
     eval_batch_size: int = S.key(rule=S.integer(min=1))
+
+
+@dataclass
+class SignalDataConf(DataConf):
+    """:class:`SignalDataModule`'s keys: :class:`DataConf`'s, the signal length ``n`` and the
+    operator (its schema is named in the data option's ``defaults``, e.g. ``base_blur1d``)."""
+
+    _target_: str = "dasip.data.SignalDataModule"
+    n: int = S.key(rule=S.integer(min=2))
     operator: Any = S.key()
 
     def check(self) -> None:
