@@ -22,6 +22,7 @@ import dataclasses
 import fnmatch
 import inspect
 import re
+import typing
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -40,11 +41,28 @@ from .physics import LinearOperator
 from .schema import ConfigError
 
 LOGGER_MODES = ("online", "offline", "disabled")
-ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
-PRECISIONS = (
-    "64-true", "64", "32-true", "32", "16-mixed", "16", "bf16-mixed", "bf16",
-    "16-true", "bf16-true", "transformer-engine", "transformer-engine-float16",
-)  # fmt: skip
+
+
+def _lightning_accelerators() -> tuple[str, ...]:
+    """``trainer.accelerator``: Lightning's registered accelerators and its two aliases."""
+    from pytorch_lightning.accelerators import AcceleratorRegistry
+
+    return ("auto", "gpu", *sorted(AcceleratorRegistry.available_accelerators()))
+
+
+def _lightning_precisions() -> tuple[str, ...]:
+    """``trainer.precision``: the values Lightning's own type of the argument allows."""
+    from lightning_fabric.connector import _PRECISION_INPUT
+
+    def flat(t: Any) -> list[Any]:
+        args = typing.get_args(t)
+        return [v for a in args for v in flat(a)] if args else [t]
+
+    return tuple(dict.fromkeys(str(v) for v in flat(_PRECISION_INPUT)))
+
+
+ACCELERATORS = _lightning_accelerators()
+PRECISIONS = _lightning_precisions()
 #: the largest seed: Lightning's and numpy's legacy seeding take unsigned 32-bit seeds
 MAX_SEED = 2**32 - 1
 #: Trainer arguments each fit sets itself: not config keys
