@@ -40,3 +40,25 @@ def test_load_model_names_a_bad_run_dir(tmp_path):
     (tmp_path / MODEL_FILE).write_bytes(b"not a model")
     with pytest.raises(ConfigError, match=r"^run_dir=.*: not a dasip model.pt"):
         dasip.load_model(tmp_path)
+
+
+def test_evaluate_takes_a_records_problem_into_its_typed_config(tmp_path):
+    """``evaluate.py record=RUN``: the run's data, loss and psnr blocks replace evaluate.py's,
+    the typed ones (loss, psnr) keeping their schema, and the result builds as a trial."""
+    from omegaconf import OmegaConf
+
+    from dasip.config import LossConf, PsnrConf
+    from dasip.record import RECORD_FILE
+    from dasip.trial import config_from_record
+
+    overrides = ["arch=grad*10", "data=downsampling", "loss.reduction=mean", "psnr.data_range=max"]
+    run_trial(compose_cfg("train", overrides), tmp_path / "run")
+    cfg = config_from_record(compose_cfg("evaluate"), tmp_path / "run" / RECORD_FILE)
+    assert (cfg.data.name, cfg.loss.reduction, cfg.psnr.data_range) == (
+        "downsampling",
+        "mean",
+        "max",
+    )
+    assert OmegaConf.get_type(cfg.loss) is LossConf and OmegaConf.get_type(cfg.psnr) is PsnrConf
+    assert cfg.arch == "grad*10"
+    assert build(cfg, tmp_path / "eval").data.name == "downsampling"

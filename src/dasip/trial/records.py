@@ -11,6 +11,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from .. import config as C
+from .. import schema as S
 from ..loggers import is_wandb
 from ..record import TrialRecord, read_record
 from .context import TrialContext, build
@@ -67,7 +68,12 @@ def config_from_record(cfg: DictConfig, record_path: str | Path) -> DictConfig:
     OmegaConf.set_struct(cfg, False)
     for key in _FROM_RECORD:
         if key in rec.get("config", {}):
-            cfg[key] = rec["config"][key]
+            value = rec["config"][key]
+            # a block of the trial's own schema (loss, psnr) keeps its type: its fields are
+            # replaced; a group (data, ops, ...) is replaced whole, as the record may hold
+            # another option of it (checked against that option's schema when built)
+            schema = None if key in C.SCHEMA_GROUPS else S.schema_of(cfg._get_node(key))
+            cfg[key] = OmegaConf.merge(OmegaConf.structured(schema), value) if schema else value
     cfg.arch = rec["genotype"]
     return cfg
 
