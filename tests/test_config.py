@@ -115,6 +115,7 @@ BAD = {
     "method.requires_arch": ("abc", None, [True]),
     "method.arch": (5, True, "", [1, 2]),
     "method.k": ("abc", 1.5, True, [1], 0, None),
+    "method.genotypes": ("grad*3", [], 5, True),
     "method.variant": ("nonsense", True, ["darts"], None),
     "method.hessian": ("abc", None, [True]),
     "method.hessian_iters": ("abc", 1.5, True, [1], 0, None),

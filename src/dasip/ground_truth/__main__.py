@@ -1,7 +1,9 @@
 """``python -m dasip.ground_truth collect SWEEP_DIR... [--out TABLE]``: one table from the chunks
 of a ground-truth sweep; ``python -m dasip.ground_truth rank RUN_DIR [--table SPEC]``: how well
 a DAS run's supernet (``method.rank_space=true``) ranks the architectures against the table;
-``python -m dasip.ground_truth show [SPEC]``: a table's summary. See docs/ground_truth.md."""
+``python -m dasip.ground_truth noise TABLE [--sweep DIR...]``: a table's seed noise (the
+retraining command, then its report); ``python -m dasip.ground_truth show [SPEC]``: a table's
+summary. See docs/ground_truth.md."""
 
 from __future__ import annotations
 
@@ -33,6 +35,20 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--top-k", default="1,5,10,50", help="k of the top-k overlaps (default: %(default)s)"
     )
+    n = sub.add_parser(
+        "noise",
+        help="a table's seed noise: the command that retrains some of its architectures with "
+        "other seeds, then (--sweep) the report",
+    )
+    n.add_argument("spec", metavar="TABLE", help="a table file or DATA/SETUP")
+    n.add_argument("--best", type=int, default=20, help="the best architectures (default: 20)")
+    n.add_argument(
+        "--random", type=int, default=20, help="architectures drawn from the rest (default: 20)"
+    )
+    n.add_argument("--draw-seed", type=int, default=0, help="seed of the draw (default: 0)")
+    n.add_argument("--seeds", default="1,2,3", help="the other seeds (default: %(default)s)")
+    n.add_argument("--experiment", default="ground_truth", help="the preset (default: %(default)s)")
+    n.add_argument("--sweep", nargs="+", metavar="DIR", help="report on these sweeps' rows")
     s = sub.add_parser("show", help="a table's size, best and worst architectures")
     s.add_argument("spec", nargs="?", help="a table file or DATA/SETUP (default: list the tables)")
     return p
@@ -70,6 +86,40 @@ def _rank(args: argparse.Namespace) -> int:
     return 0
 
 
+def _noise(args: argparse.Namespace) -> int:
+    from . import noise
+
+    table = find_table(args.spec)
+    genotypes = noise.selection(table, args.best, args.random, args.draw_seed)
+    if not args.sweep:
+        try:
+            seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+        except ValueError:
+            raise GroundTruthError(
+                f"--seeds {args.seeds!r}: allowed: integers, e.g. 1,2,3"
+            ) from None
+        print(noise.command(table, genotypes, seeds, args.experiment))
+        return 0
+    report = noise.noise_report(table, noise.read_noise_rows(args.sweep), genotypes)
+    report["top_kept"] = noise.top_kept(report, args.best)
+    path = Path(args.sweep[0]) / "ground_truth_noise.json"
+    path.write_text(json.dumps(report, indent=1, default=str) + "\n")
+
+    def db(v):
+        return "-" if v is None else f"{v:.3f}"
+
+    print(
+        f"[dasip] seed noise of {report['table']}: {report['retrained']} of "
+        f"{report['architectures']} architectures retrained ({report['seeds_per_architecture']} "
+        f"seeds each); std over seeds: median {db(report['std_over_seeds_median'])} dB, max "
+        f"{db(report['std_over_seeds_max'])} dB; std over the table's architectures "
+        f"{db(report['std_over_architectures'])} dB; spearman rho table vs other seeds "
+        f"{db(report['spearman_table_vs_other_seeds'])}; of the {args.best} best, "
+        f"{report['top_kept']} stay the best. Written to {path}"
+    )
+    return 0
+
+
 def _show(args: argparse.Namespace) -> int:
     if args.spec is None:
         names = available()
@@ -103,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "rank":
             return _rank(args)
+        if args.command == "noise":
+            return _noise(args)
         return _show(args)
     except GroundTruthError as e:
         print(f"dasip: error: {e}", file=sys.stderr)

@@ -33,9 +33,13 @@ log = logging.getLogger(__name__)
 
 
 def phases(cfg) -> list[Phase]:
-    """One training per architecture of the chunk (an upper bound: a resumed job trains fewer)."""
-    space = C.build_space_from_config(cfg)
-    fits = math.ceil(space.size(cfg.ops.names) / int(cfg.method.chunks))
+    """One training per architecture of the chunk, or of ``method.genotypes`` (an upper bound:
+    a resumed job trains fewer)."""
+    if cfg.method.get("genotypes"):
+        fits = len(cfg.method.genotypes)
+    else:
+        space = C.build_space_from_config(cfg)
+        fits = math.ceil(space.size(cfg.ops.names) / int(cfg.method.chunks))
     return [Phase("candidates", int(cfg.retrain_epochs), fits=fits, reports="arch_psnr")]
 
 
@@ -43,6 +47,16 @@ def check(ctx: TrialContext) -> None:
     """The chunk exists and the space can be enumerated, before any work."""
     conf: GroundTruthConf = ctx.method_conf
     chunk, chunks = conf.chunk, conf.chunks
+    if conf.genotypes:
+        if chunks != 1:
+            raise C.ConfigError(
+                f"method.genotypes is not allowed with method.chunks={chunks}; allowed: "
+                "method.chunks=1 (the list is the job's architectures)"
+            )
+        with C.errors_name("method.genotypes"):
+            for text in conf.genotypes:
+                ctx.space.parse(text, key="method.genotypes")
+        return
     if chunk >= chunks:
         raise C.ConfigError(
             f"method.chunk={chunk} is not allowed with method.chunks={chunks}; allowed: "
@@ -63,12 +77,21 @@ def _config(ctx: TrialContext) -> dict:
     return OmegaConf.to_container(ctx.cfg, resolve=True)
 
 
+def _genotypes(ctx: TrialContext, config: dict, chunk: int, chunks: int) -> list[str]:
+    """The job's architectures: ``method.genotypes`` (canonical strings, each once, in the given
+    order), else chunk ``chunk`` of ``chunks`` of the enumerated space."""
+    given = ctx.method_conf.genotypes
+    if given:
+        return list(dict.fromkeys(str(ctx.space.parse(g, key="method.genotypes")) for g in given))
+    return GT.chunk_of(GT.space_genotypes(config), chunk, chunks)
+
+
 def run(ctx: TrialContext) -> MethodResult:
     cfg = ctx.cfg
     config = _config(ctx)
     digest = GT.config_hash(config)
     chunk, chunks = ctx.method_conf.chunk, ctx.method_conf.chunks
-    genotypes = GT.chunk_of(GT.space_genotypes(config), chunk, chunks)
+    genotypes = _genotypes(ctx, config, chunk, chunks)
     (ctx.run_dir / GT.JOB_FILE).write_text(
         json.dumps(
             {"config_hash": digest, "chunk": chunk, "chunks": chunks, "seed": ctx.seed,
@@ -135,6 +158,14 @@ def run(ctx: TrialContext) -> MethodResult:
 
 
 # -- schema: ``dasip/conf/method/ground_truth.yaml`` -------------------------------------------
+GENOTYPES = S.Rule(
+    lambda v: (
+        v is None or (isinstance(v, list) and len(v) > 0 and all(isinstance(g, str) for g in v))
+    ),
+    "null, or a non-empty list of genotypes, e.g. [grad*10,net*10]",
+)
+
+
 @dataclass
 class GroundTruthConf(S.Schema):
     """``method=ground_truth``'s keys (the chunk against the chunks: :func:`check`)."""
@@ -143,6 +174,8 @@ class GroundTruthConf(S.Schema):
     chunk: int = S.key(rule=S.integer(min=0))
     chunks: int = S.key(rule=S.integer(min=1))
     spaces: list[str] = S.key(rule=SPACE_NAMES)
+    #: the architectures to train instead of a chunk (a table's seed noise: docs/ground_truth.md)
+    genotypes: list[str] | None = S.key(None, GENOTYPES)
 
 
 S.store("method", "base_ground_truth", GroundTruthConf)
